@@ -1,0 +1,54 @@
+# Two commands on a fresh machine: `make lab` (set up, open the course) and `make test`.
+# Every target sets up the virtual environment first if it is missing or out of date.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PIP_FLAGS ?= --quiet --disable-pip-version-check --no-input
+PYTEST_ARGS ?=
+LAB_ARGS ?=
+FIRST_NOTEBOOK := course/01_recurrence/01_the_rnn_recurrence.ipynb
+# nbgrader shells out to alembic: the environment's bin/ must be on PATH
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: setup lab test course bench format clean help
+
+help:
+	@echo "make lab     set up (if needed) and open the course in JupyterLab"
+	@echo "make test    set up (if needed) and run the whole test suite"
+	@echo "make setup   install everything into $(VENV) (idempotent)"
+	@echo "make course  regenerate course/ (student notebooks) from solutions/"
+	@echo "make format  normalise the notebooks in solutions/ (clear outputs, stable JSON)"
+	@echo "make bench   print run and grading times per notebook"
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10+ is needed, found " + sys.version.split()[0])'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install $(PIP_FLAGS) -r requirements.txt 2>&1 | grep -v "^WARNING: Location" || true
+	@$(BIN)/python -c 'import torch, nbgrader, jupyterlab' || { echo "installation failed: see the pip output above"; exit 1; }
+	$(BIN)/python -m pip install $(PIP_FLAGS) --no-deps -e . 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/jupyter labextension enable --level=sys_prefix @jupyter/nbgrader >/dev/null
+	$(BIN)/jupyter server extension enable --sys-prefix nbgrader.server_extensions.formgrader >/dev/null 2>&1
+	$(BIN)/jupyter server extension enable --sys-prefix nbgrader.server_extensions.validate_assignment >/dev/null 2>&1
+	@touch $@
+	@echo "environment ready in $(VENV)"
+
+lab: setup
+	$(BIN)/jupyter lab $(FIRST_NOTEBOOK) $(LAB_ARGS)
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+course: setup
+	$(BIN)/python -m autograder.build course
+
+format: setup
+	$(BIN)/python -m autograder.build format
+
+bench: setup
+	$(BIN)/python -m autograder.bench
+
+clean:
+	rm -rf grading .pytest_cache

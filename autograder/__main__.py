@@ -1,0 +1,69 @@
+"""Command line: `python -m autograder grade NOTEBOOK.ipynb [--json OUT] [--assignment NAME]`.
+
+Exit status: 0 when grading completed (whatever the score), 2 when the input cannot be graded
+(one line on stderr), 1 when the grader itself failed (one line on stderr).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .notebooks import GradingInputError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    g = sub.add_parser("grade", help="grade one notebook and print a per-test report")
+    g.add_argument("notebook", help="the submitted .ipynb file")
+    g.add_argument("--json", metavar="OUT", help="also write the result as Gradescope results.json")
+    g.add_argument("--assignment", help="assignment name, when the path does not tell (e.g. 01_recurrence)")
+    g.add_argument("--solutions", metavar="DIR", help="solution notebooks (default: the course's solutions/)")
+    g.add_argument("--timeout", type=float, default=300.0, help="wall-time limit for the notebook, s (default 300)")
+    g.add_argument("--quiet", action="store_true", help="print only the table, no failure details")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except BrokenPipeError:  # e.g. piped into `head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # never a traceback for users; AUTOGRADER_DEBUG=1 shows it
+        if os.environ.get("AUTOGRADER_DEBUG"):
+            raise
+        print(f"grader error: {type(exc).__name__}: {exc} (set AUTOGRADER_DEBUG=1 for details)", file=sys.stderr)
+        return 1
+
+
+def _run(args) -> int:
+    from .grade import AuthoringError, Limits, grade_notebook
+    from .report import text_report, write_json
+
+    try:
+        result = grade_notebook(args.notebook, assignment=args.assignment, solutions_dir=args.solutions,
+                                limits=Limits(notebook_timeout=args.timeout))
+    except GradingInputError as exc:
+        print(f"cannot grade: {exc}", file=sys.stderr)
+        return 2
+    except AuthoringError as exc:
+        print(f"grader error (a course bug, not yours): {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 1
+    print(text_report(result, verbose=not args.quiet))
+    if args.json:
+        try:
+            write_json(result, args.json)
+        except OSError as exc:
+            print(f"cannot write {args.json}: {exc.strerror}", file=sys.stderr)
+            return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""Course tooling: `python -m autograder.build course|format|check`.
+
+course  regenerate course/<assignment>/ from solutions/<assignment>/ with `nbgrader generate_assignment`
+        (the student notebooks are generated, never edited by hand)
+format  normalise the notebooks in solutions/: no outputs or execution counts, cell ids named after
+        grade_ids, stable JSON, so that a diff shows only what changed
+check   exit 1 if a solution notebook is not normalised (used by the tests)
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+from .notebooks import grade_id, solution_notebooks
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = ROOT / "solutions"
+COURSE = ROOT / "course"
+KEEP_CELL_METADATA = ("nbgrader", "tags")
+KEEP_NB_METADATA = ("kernelspec", "language_info")
+
+
+def normalised(nb) -> nbformat.NotebookNode:
+    """A copy of `nb` as solutions/ stores it."""
+    nb = nbformat.from_dict(nb)
+    nb.metadata = {k: v for k, v in nb.metadata.items() if k in KEEP_NB_METADATA}
+    if "language_info" in nb.metadata:
+        nb.metadata["language_info"] = {"name": nb.metadata["language_info"].get("name", "python")}
+    nb.nbformat, nb.nbformat_minor = 4, 5
+    seen = set()
+    for n, cell in enumerate(nb.cells):
+        cell.metadata = {k: v for k, v in cell.metadata.items() if k in KEEP_CELL_METADATA}
+        gid = grade_id(cell)
+        cid = gid or cell.get("id") or f"cell-{n}"
+        while cid in seen:
+            cid = f"{cid}-{n}"
+        seen.add(cid)
+        cell["id"] = cid
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+        if "attachments" in cell and not cell.attachments:
+            del cell["attachments"]
+    return nb
+
+
+def dumps(nb) -> str:
+    text = nbformat.writes(nb)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def format_solutions(check_only: bool = False) -> list[Path]:
+    """Normalise (or, with check_only, list) the solution notebooks that are not normalised."""
+    changed = []
+    for path in solution_notebooks(SOLUTIONS):
+        text = path.read_text(encoding="utf-8")
+        wanted = dumps(normalised(nbformat.reads(text, as_version=4)))
+        if text != wanted:
+            changed.append(path)
+            if not check_only:
+                path.write_text(wanted, encoding="utf-8")
+    return changed
+
+
+def build_course() -> list[Path]:
+    """Regenerate every student notebook; remove assignments that no longer have a solution."""
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    assignments = sorted({p.parent.name for p in solution_notebooks(SOLUTIONS)})
+    if COURSE.exists():
+        for stale in COURSE.iterdir():
+            if stale.is_dir() and stale.name not in assignments:
+                shutil.rmtree(stale)
+    for assignment in assignments:
+        target = COURSE / assignment
+        if target.exists():
+            shutil.rmtree(target)
+        proc = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force",
+                               "--log-level=WARN"], cwd=ROOT, env=env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SystemExit(f"nbgrader generate_assignment {assignment} failed:\n{proc.stdout}\n{proc.stderr}")
+        print(f"course/{assignment}: " + ", ".join(p.name for p in sorted(target.glob("*.ipynb"))))
+    return sorted(COURSE.glob("*/*.ipynb"))
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    command = argv[0] if argv else "course"
+    if command == "course":
+        format_solutions()
+        build_course()
+        return 0
+    if command == "format":
+        for path in format_solutions():
+            print(f"normalised {path.relative_to(ROOT)}")
+        return 0
+    if command == "check":
+        bad = format_solutions(check_only=True)
+        for path in bad:
+            print(f"not normalised: {path.relative_to(ROOT)} (run `make format`)")
+        return 1 if bad else 0
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

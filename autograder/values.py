@@ -1,0 +1,259 @@
+"""Plain values and the comparison rules of test cases.
+
+A test case's value crosses from the student's process to the grader as *plain data* only:
+tensors, Python scalars, strings, None, and tuples/lists/dicts of those. `to_plain` produces
+that form (it runs wherever the value was computed); `compare` judges a plain value against a
+plain reference. The learner's kernel and the trusted grader use the same two functions, which is
+why `nbgrader autograde` and `python -m autograder grade` give honest work the same score.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+RULES = ("close", "equal", "choice")
+MAX_ELEMENTS = 5_000_000  # per tensor; a test value is never this big
+MAX_ITEMS = 10_000  # per container
+MAX_DEPTH = 8
+SET_TAG = "__set__"
+OPAQUE_TAG = "__unsupported__"
+
+
+class PlainError(ValueError):
+    """A value cannot be turned into plain data (too big, too deep, unreadable)."""
+
+
+def to_plain(value, _depth: int = 0):
+    """Return `value` as plain data, or raise PlainError.
+
+    torch.Size becomes a tuple, numpy values become tensors or Python scalars, sets become a
+    tagged sorted list, and any other object becomes an opaque tag naming its type (which then
+    fails every comparison with a message instead of being trusted).
+    """
+    if _depth > MAX_DEPTH:
+        raise PlainError("value is nested too deeply")
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    if isinstance(value, torch.Size):
+        return tuple(int(d) for d in value)
+    if isinstance(value, torch.Tensor):
+        if value.numel() > MAX_ELEMENTS:
+            raise PlainError(f"tensor with {value.numel()} elements is too large to grade")
+        if value.is_sparse or value.layout != torch.strided:
+            value = value.to_dense()
+        return torch.Tensor._make_subclass(torch.Tensor, value.detach().cpu()).clone()
+    if isinstance(value, (tuple, list)):
+        if len(value) > MAX_ITEMS:
+            raise PlainError(f"{type(value).__name__} with {len(value)} items is too large")
+        items = [to_plain(v, _depth + 1) for v in value]
+        return tuple(items) if isinstance(value, tuple) else items
+    if isinstance(value, dict):
+        if len(value) > MAX_ITEMS:
+            raise PlainError(f"dict with {len(value)} items is too large")
+        return {str(k): to_plain(v, _depth + 1) for k, v in value.items()}
+    if isinstance(value, (set, frozenset)):
+        items = [to_plain(v, _depth + 1) for v in value]
+        return {SET_TAG: sorted(items, key=repr)}
+    if isinstance(value, (bool, int, float, str)):  # subclasses: keep only the plain value
+        for base in (bool, int, float, str):
+            if isinstance(value, base):
+                return base(value)
+    numpy = _numpy()
+    if numpy is not None:
+        if isinstance(value, numpy.ndarray):
+            return to_plain(torch.from_numpy(numpy.array(value)), _depth)
+        if isinstance(value, numpy.generic):
+            return to_plain(value.item(), _depth)
+    return {OPAQUE_TAG: type(value).__name__}
+
+
+def _numpy():
+    try:
+        import numpy
+    except ImportError:  # pragma: no cover - numpy ships with the course
+        return None
+    return numpy
+
+
+def describe(value) -> str:
+    """A short name for a plain value's kind, for messages."""
+    if isinstance(value, torch.Tensor):
+        return f"a tensor of shape {tuple(value.shape)}"
+    if isinstance(value, dict) and set(value) == {OPAQUE_TAG}:
+        return f"a {value[OPAQUE_TAG]} object"
+    if isinstance(value, dict) and set(value) == {SET_TAG}:
+        return "a set"
+    if value is None:
+        return "None"
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of length {len(value)}"
+    if isinstance(value, str):
+        return f"the string {value!r}" if len(value) <= 40 else "a string"
+    return f"{type(value).__name__} {value!r}"
+
+
+def check_plain(value, _depth: int = 0) -> None:
+    """Raise PlainError unless `value` is made only of the plain types (the grader's input check)."""
+    if _depth > MAX_DEPTH:
+        raise PlainError("value is nested too deeply")
+    if value is None or type(value) in (bool, int, float, str):
+        return
+    if type(value) is torch.Tensor:
+        return
+    if type(value) in (tuple, list):
+        for v in value:
+            check_plain(v, _depth + 1)
+        return
+    if type(value) is dict:
+        for k, v in value.items():
+            if type(k) is not str:
+                raise PlainError("dict keys must be strings")
+            check_plain(v, _depth + 1)
+        return
+    raise PlainError(f"unexpected {type(value).__name__} in a graded value")
+
+
+def compare(rule: str, got, want, *, rtol=None, atol=None, options=None) -> tuple[bool, str]:
+    """Judge plain `got` against plain `want` by `rule`; return (passed, reason-if-failed)."""
+    if rule == "close":
+        return _close(got, want, rtol, atol, "")
+    if rule == "equal":
+        return _equal(got, want, "")
+    if rule == "choice":
+        return _choice(got, want, options or "")
+    raise ValueError(f"unknown rule {rule!r}; expected one of {RULES}")
+
+
+def _where(path: str) -> str:
+    return f" at {path}" if path else ""
+
+
+def _close(got, want, rtol, atol, path) -> tuple[bool, str]:
+    if isinstance(want, torch.Tensor):
+        if not isinstance(got, torch.Tensor):
+            return False, f"expected a tensor{_where(path)}, got {describe(got)}"
+        if tuple(got.shape) != tuple(want.shape):
+            return False, (f"expected shape {tuple(want.shape)}{_where(path)}, "
+                           f"got shape {tuple(got.shape)}")
+        if got.dtype != want.dtype:
+            return False, f"expected dtype {want.dtype}{_where(path)}, got {got.dtype}"
+        try:
+            torch.testing.assert_close(got, want, rtol=rtol, atol=atol)
+        except AssertionError:
+            return False, _diff_message(got, want, rtol, atol, path)
+        return True, ""
+    if isinstance(want, (tuple, list)):
+        if type(got) is not type(want):
+            return False, f"expected a {type(want).__name__}{_where(path)}, got {describe(got)}"
+        if len(got) != len(want):
+            return False, (f"expected {len(want)} items{_where(path)}, got {len(got)}")
+        for i, (g, w) in enumerate(zip(got, want)):
+            ok, why = _close(g, w, rtol, atol, f"{path}[{i}]")
+            if not ok:
+                return ok, why
+        return True, ""
+    if isinstance(want, float) and type(got) in (int, float) and type(got) is not bool:
+        tol_r = 1.3e-6 if rtol is None else rtol
+        tol_a = 1e-5 if atol is None else atol
+        if math.isclose(got, want, rel_tol=tol_r, abs_tol=tol_a):
+            return True, ""
+        return False, f"expected {want:.6g}{_where(path)}, got {got:.6g}"
+    return _equal(got, want, path)
+
+
+def _diff_message(got, want, rtol, atol, path) -> str:
+    g, w = got.double(), want.double()
+    finite = torch.isfinite(g)
+    if not bool(finite.all()):
+        return f"values{_where(path)} contain NaN or infinity"
+    diff = (g - w).abs()
+    worst = int(diff.argmax())
+    index = tuple(int(i) for i in torch.unravel_index(torch.tensor(worst), diff.shape)) if diff.dim() else ()
+    default_rtol, default_atol = _default_tolerances(want.dtype)
+    tol = f"atol {atol if atol is not None else default_atol:g}, rtol {rtol if rtol is not None else default_rtol:g}"
+    return (f"values differ{_where(path)}: max |got - expected| = {float(diff.max()):.3g}"
+            f" at index {index} ({tol})")
+
+
+def _default_tolerances(dtype) -> tuple[float, float]:
+    if dtype == torch.float64:
+        return 1e-7, 1e-7
+    if dtype in (torch.float16, torch.bfloat16):
+        return 1e-3, 1e-5
+    if dtype.is_floating_point:
+        return 1.3e-6, 1e-5
+    return 0.0, 0.0
+
+
+def _equal(got, want, path) -> tuple[bool, str]:
+    if isinstance(want, torch.Tensor):
+        if not isinstance(got, torch.Tensor):
+            return False, f"expected a tensor{_where(path)}, got {describe(got)}"
+        if tuple(got.shape) != tuple(want.shape) or got.dtype != want.dtype:
+            return False, (f"expected a {want.dtype} tensor of shape {tuple(want.shape)}{_where(path)}, "
+                           f"got {got.dtype} of shape {tuple(got.shape)}")
+        if not torch.equal(got, want):
+            return False, f"tensor values differ{_where(path)}"
+        return True, ""
+    if type(got) is not type(want):
+        if isinstance(want, tuple) and isinstance(got, list):
+            return False, f"expected a tuple{_where(path)}, got a list (convert with tuple(...))"
+        return False, f"expected {describe(want)}{_where(path)}, got {describe(got)}"
+    if isinstance(want, (tuple, list)):
+        if len(got) != len(want):
+            return False, f"expected {describe(want)}{_where(path)}, got {describe(got)}"
+        for i, (g, w) in enumerate(zip(got, want)):
+            ok, why = _equal(g, w, f"{path}[{i}]")
+            if not ok:
+                if not path and all(not isinstance(x, (tuple, list, dict, torch.Tensor)) for x in want):
+                    return False, f"expected {tuple(want) if isinstance(want, tuple) else list(want)}, got {got}"
+                return ok, why
+        return True, ""
+    if isinstance(want, dict):
+        if set(got) != set(want):
+            missing, extra = sorted(set(want) - set(got)), sorted(set(got) - set(want))
+            parts = []
+            if missing:
+                parts.append(f"missing {missing}")
+            if extra:
+                parts.append(f"unexpected {extra}")
+            return False, f"keys differ{_where(path)}: " + "; ".join(parts)
+        for k in want:
+            ok, why = _equal(got[k], want[k], f"{path}[{k!r}]")
+            if not ok:
+                return ok, why
+        return True, ""
+    if type(want) is float and math.isnan(want) and math.isnan(got):
+        return True, ""
+    if got != want:
+        return False, f"expected {describe(want)}{_where(path)}, got {describe(got)}"
+    return True, ""
+
+
+def normalise_choice(value):
+    """A multiple-choice answer as an upper-case letter string, or None if it is not a string."""
+    if type(value) is not str:
+        return None
+    return value.strip().strip("()").strip().upper()
+
+
+def _choice(got, want, options: str) -> tuple[bool, str]:
+    letter = normalise_choice(got)
+    choices = ", ".join(options)
+    if letter is None:
+        return False, f"answer with one letter as a string, one of {choices}; got {describe(got)}"
+    if letter not in options or len(letter) != 1:
+        return False, f"answer must be one of {choices}; got {got!r}"
+    if want is None:
+        return True, ""
+    if letter != normalise_choice(want):
+        return False, "not the right answer"
+    return True, ""
+
+
+def partial_score(points: float, passed_weight: float, total_weight: float) -> float:
+    """A test cell's score: its points scaled by the passed share of its cases' weights."""
+    if total_weight <= 0:
+        return 0.0
+    return round(points * passed_weight / total_weight, 2)
