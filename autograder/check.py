@@ -9,7 +9,8 @@ A test cell opens a `Check` named after its grade_id, adds *cases* and ends with
     check.score()
 
 `got=` is a lambda that calls the learner's code; `want=` (keyword only) is the reference: a
-lambda or a literal. Cases are judged by a rule: `close` (tensors within tolerance), `equal`
+lambda or a literal. `weight=` sets a case's share of the cell's points; weight 0 marks a format
+check (shown, not scored) for answers whose key lives in a hidden test. Cases are judged by a rule: `close` (tensors within tolerance), `equal`
 (exact plain data) or `choice` (a multiple-choice letter).
 
 Where it runs decides what it does:
@@ -107,6 +108,11 @@ class Check:
             return None
         passed = sum(w for w, ok in self._results if ok)
         total = sum(w for w, _ in self._results)
-        result = partial_score(self.points, passed, total)
+        if total == 0:
+            # Only weight-0 (format) cases are visible, e.g. a multiple-choice answer whose key is a
+            # hidden test: a well-formed answer "passes" here; the key decides when it is graded.
+            result = self.points if self._results and all(ok for _, ok in self._results) else 0.0
+        else:
+            result = partial_score(self.points, passed, total)
         print(f"{self.grade_id}: {result:g} / {self.points:g} points")
         return result

@@ -1,0 +1,65 @@
+"""Realistic submissions of notebook 01 and the per-test scores they deserve (golden values).
+
+Each wrong answer changes one or two answer cells of an otherwise correct submission. The golden
+scores follow from the test cases (see the solution's test cells): e.g. forgetting b_hh fails 3 of
+the 6 equally weighted cases of test_rnn_step (1.5 of 3 points) and 5 of 6 of test_rnn_forward.
+"""
+FULL_01 = {
+    "test_mcq_rnn_purpose": 1.0, "test_make_rnn": 2.0, "test_mcq_rnn_constructor": 3.0, "test_rnn_parameters": 2.0,
+    "test_rnn_step": 3.0, "test_rnn_forward": 4.0, "test_mcq_rnn_io": 2.0, "test_pulse_effect": 2.0,
+}
+
+FORWARD = '''
+def rnn_forward(x, W_ih, W_hh, b_ih, b_hh, h_0=None):
+    L, N, _ = x.shape
+    h = x.new_zeros(N, W_hh.shape[0]) if h_0 is None else h_0[0]
+    states = []
+    for t in range(L):
+        h = rnn_step(x[t], h, W_ih, W_hh, b_ih, b_hh)
+        states.append(h)
+    return {result}
+'''
+
+WRONG_01 = {
+    # x_t @ W_ih instead of x_t @ W_ih.T: shape errors when sizes differ, wrong values when square
+    "transposed_weights": (
+        {"rnn_step": "def rnn_step(x_t, h_prev, W_ih, W_hh, b_ih, b_hh):\n"
+                     "    return torch.tanh(x_t @ W_ih + b_ih + h_prev @ W_hh + b_hh)\n"},
+        {"test_rnn_step": 0.0, "test_rnn_forward": 0.0}),
+    "forgot_b_hh": (
+        {"rnn_step": "def rnn_step(x_t, h_prev, W_ih, W_hh, b_ih, b_hh):\n"
+                     "    return torch.tanh(x_t @ W_ih.T + b_ih + h_prev @ W_hh.T)\n"},
+        {"test_rnn_step": 1.5, "test_rnn_forward": 0.67}),
+    # returns every state as h_n; only a length-1 sequence hides it
+    "output_as_h_n": (
+        {"rnn_forward": FORWARD.format(result="torch.stack(states), torch.stack(states)")},
+        {"test_rnn_forward": 1.33}),
+    "h_n_without_layer_dim": (
+        {"rnn_forward": FORWARD.format(result="torch.stack(states), h")},
+        {"test_rnn_forward": 0.67}),
+    "ignores_h_0": (
+        {"rnn_forward": FORWARD.replace("if h_0 is None else h_0[0]", "if True else h_0").format(
+            result="torch.stack(states), h.unsqueeze(0)")},
+        {"test_rnn_forward": 2.67}),
+    "sizes_swapped": (
+        {"make_rnn": "def make_rnn():\n    return nn.RNN(20, 10)\n"},
+        {"test_make_rnn": 1.0}),
+    "one_bias_counted": (
+        {"rnn_parameters": "def rnn_parameter_shapes(input_size, hidden_size, bias=True):\n"
+                           "    s = {'weight_ih_l0': (hidden_size, input_size), 'weight_hh_l0': (hidden_size, hidden_size)}\n"
+                           "    if bias:\n        s.update(bias_ih_l0=(hidden_size,), bias_hh_l0=(hidden_size,))\n"
+                           "    return s\n\n"
+                           "def rnn_num_parameters(input_size, hidden_size, bias=True):\n"
+                           "    return hidden_size * (input_size + hidden_size) + (hidden_size if bias else 0)\n"},
+        {"test_rnn_parameters": 1.2}),
+    "wrong_letters": (
+        {"mcq_rnn_purpose": 'mcq_rnn_purpose = "D"\n',
+         "mcq_rnn_constructor": 'mcq_rnn_constructor = "A"\nconstructor_calls_that_raise = {"A", "B"}\nmcq_hidden_size = "a"\n'},
+        {"test_mcq_rnn_purpose": 0.0, "test_mcq_rnn_constructor": 1.0}),
+}
+
+
+def expected_01(name: str) -> dict:
+    scores = dict(FULL_01)
+    scores.update(WRONG_01[name][1])
+    return scores

@@ -1,0 +1,126 @@
+"""End to end: `python -m autograder grade` on real submissions of the released notebooks."""
+import json
+import shutil
+
+import pytest
+
+from autograder.grade import Limits, grade_notebook
+from catalog import FULL_01, WRONG_01, expected_01
+from conftest import SOLUTIONS, gid, load, make_submission, release_of, run, solution_paths
+
+pytestmark = pytest.mark.slow
+
+
+def scores(result) -> dict:
+    return {t.grade_id: t.score for t in result.tests if not t.manual}
+
+
+@pytest.mark.parametrize("solution", solution_paths(), ids=lambda p: p.stem)
+def test_solution_answers_score_full_marks(solution, tmp_path):
+    result = grade_notebook(make_submission(solution, tmp_path / solution.parent.name / solution.name))
+    assert result.score == result.max_auto > 0
+    assert all(t.passed for t in result.tests if not t.manual), [t.lines for t in result.tests if not t.passed]
+    assert result.notes == []
+
+
+@pytest.mark.parametrize("solution", solution_paths(), ids=lambda p: p.stem)
+def test_released_notebook_scores_zero(solution):
+    result = grade_notebook(release_of(solution))
+    assert result.score == 0 and result.max_auto > 0
+    manual = [t for t in result.tests if t.manual]
+    assert all("no answer written" in t.message for t in manual)
+
+
+@pytest.mark.parametrize("name", sorted(WRONG_01))
+def test_wrong_answer_loses_exactly_its_points(name, first_solution, tmp_path):
+    overrides, _ = WRONG_01[name]
+    sub = make_submission(first_solution, tmp_path / "01_recurrence" / first_solution.name, overrides)
+    assert scores(grade_notebook(sub)) == expected_01(name)
+
+
+def test_catalog_covers_the_whole_notebook(first_solution):
+    tests = [gid(c) for c in load(first_solution)["cells"]
+             if c.get("metadata", {}).get("nbgrader", {}).get("grade") and c["cell_type"] == "code"]
+    assert sorted(tests) == sorted(FULL_01)
+
+
+def test_cli_prints_a_table_and_writes_gradescope_json(first_solution, tmp_path):
+    sub = make_submission(first_solution, tmp_path / "01_recurrence" / first_solution.name, WRONG_01["forgot_b_hh"][0])
+    out = tmp_path / "results" / "results.json"
+    proc = run(["python", "-m", "autograder", "grade", str(sub), "--json", str(out)])
+    assert proc.returncode == 0, proc.stderr
+    assert "Autograded total: 14.17 / 19" in proc.stdout
+    assert "hint: add both b_ih and b_hh" in proc.stdout
+    data = json.loads(out.read_text())
+    assert data["score"] == 14.17 and data["max_score"] == 22
+    assert isinstance(data["execution_time"], float) and isinstance(data["output"], str)
+    assert {"name", "score", "max_score", "status", "output"} <= set(data["tests"][0])
+    by_name = {t["name"].split(":")[0]: t for t in data["tests"]}
+    assert by_name["test_rnn_step"]["status"] == "failed" and by_name["test_rnn_step"]["score"] == 1.5
+    assert by_name["test_make_rnn"]["status"] == "passed"
+    manual = by_name["explain_rnn_step_by_step"]
+    assert manual["score"] == 0 and manual["max_score"] == 3 and "human" in manual["output"]
+    assert "BEGIN HIDDEN" not in out.read_text() and "want=" not in out.read_text()
+
+
+def _other_assignment(tmp_path):
+    """A solutions folder with a second assignment whose graded cells have other names."""
+    sols = tmp_path / "solutions"
+    shutil.copytree(SOLUTIONS, sols)
+    src = sols / "01_recurrence" / "01_the_rnn_recurrence.ipynb"
+    text = src.read_text().replace('"grade_id": "', '"grade_id": "other_')
+    other = sols / "02_other" / "02_other.ipynb"
+    other.parent.mkdir()
+    other.write_text(text)
+    return sols, other
+
+
+@pytest.mark.parametrize("case", ["missing", "empty", "invalid_json", "directory", "not_utf8", "not_a_notebook",
+                                  "other_assignment", "unknown_assignment", "unrelated_notebook"])
+def test_bad_input_exits_2_with_one_line(case, first_solution, tmp_path):
+    sols, other = _other_assignment(tmp_path)
+    target, extra = tmp_path / "01_recurrence" / "01_the_rnn_recurrence.ipynb", []
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if case == "empty":
+        target.write_bytes(b"")
+    elif case == "invalid_json":
+        target.write_text('{"cells": [')
+    elif case == "directory":
+        target.mkdir()
+    elif case == "not_utf8":
+        target.write_bytes(b"\xff\xfe\x00garbage")
+    elif case == "not_a_notebook":
+        target.write_text('{"hello": "world"}')
+    elif case == "other_assignment":  # notebook 02 saved under notebook 01's name
+        shutil.copy(other, target)
+    elif case == "unknown_assignment":
+        make_submission(first_solution, target)
+        extra = ["--assignment", "07_missing"]
+    elif case == "unrelated_notebook":
+        target = tmp_path / "scratch.ipynb"
+        target.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+            {"cell_type": "code", "source": "1", "metadata": {}, "outputs": [], "execution_count": None}]}))
+    proc = run(["python", "-m", "autograder", "grade", str(target), "--solutions", str(sols)] + extra)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("cannot grade: "), proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_hanging_cell_costs_only_itself(first_solution, tmp_path):
+    overrides = {"mcq_rnn_io": 'mcq_initial_hidden = "D"\nmcq_not_an_output = "C"\nwhile True:\n    pass\n'}
+    sub = make_submission(first_solution, tmp_path / "01_recurrence" / first_solution.name, overrides)
+    result = grade_notebook(sub, limits=Limits(cell_timeout=2))
+    assert scores(result) == FULL_01
+    assert any("mcq_rnn_io: stopped after 2 s" in n for n in result.notes)
+
+
+def test_a_crash_keeps_the_grades_of_what_ran_before(first_solution, tmp_path):
+    overrides = {"mcq_rnn_io": 'import os\nos._exit(0)\n'}
+    sub = make_submission(first_solution, tmp_path / "01_recurrence" / first_solution.name, overrides)
+    result = grade_notebook(sub)
+    got = scores(result)
+    assert got["test_rnn_forward"] == 4.0 and got["test_mcq_rnn_io"] == 0 and got["test_pulse_effect"] == 0
+    failed = next(t for t in result.tests if t.grade_id == "test_pulse_effect")
+    assert "died before this test" in failed.lines[0]
