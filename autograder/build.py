@@ -67,24 +67,28 @@ def format_solutions(check_only: bool = False) -> list[Path]:
     return changed
 
 
-def build_course() -> list[Path]:
-    """Regenerate every student notebook; remove assignments that no longer have a solution."""
+def build_course(root: Path = ROOT) -> list[Path]:
+    """Regenerate every student notebook under `root`; remove assignments that no longer have a solution.
+
+    `root` holds nbgrader_config.py, solutions/ and course/ (the tests build into a copy).
+    """
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    assignments = sorted({p.parent.name for p in solution_notebooks(SOLUTIONS)})
-    if COURSE.exists():
-        for stale in COURSE.iterdir():
+    solutions, course = Path(root) / "solutions", Path(root) / "course"
+    assignments = sorted({p.parent.name for p in solution_notebooks(solutions)})
+    if course.exists():
+        for stale in course.iterdir():
             if stale.is_dir() and stale.name not in assignments:
                 shutil.rmtree(stale)
     for assignment in assignments:
-        target = COURSE / assignment
+        target = course / assignment
         if target.exists():
             shutil.rmtree(target)
         proc = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force",
-                               "--log-level=WARN"], cwd=ROOT, env=env, capture_output=True, text=True)
+                               "--log-level=WARN"], cwd=root, env=env, capture_output=True, text=True)
         if proc.returncode != 0:
             raise SystemExit(f"nbgrader generate_assignment {assignment} failed:\n{proc.stdout}\n{proc.stderr}")
         print(f"course/{assignment}: " + ", ".join(p.name for p in sorted(target.glob("*.ipynb"))))
-    return sorted(COURSE.glob("*/*.ipynb"))
+    return sorted(course.glob("*/*.ipynb"))
 
 
 def main(argv=None) -> int:

@@ -112,7 +112,9 @@ class Check:
             # Only weight-0 (format) cases are visible, e.g. a multiple-choice answer whose key is a
             # hidden test: a well-formed answer "passes" here; the key decides when it is graded.
             result = self.points if self._results and all(ok for _, ok in self._results) else 0.0
-        else:
-            result = partial_score(self.points, passed, total)
+            print(f"{self.grade_id}: answer recorded; it is checked against the key when the notebook is graded"
+                  if result else f"{self.grade_id}: fix the format of your answer (see above)")
+            return result
+        result = partial_score(self.points, passed, total)
         print(f"{self.grade_id}: {result:g} / {self.points:g} points")
         return result

@@ -1,0 +1,84 @@
+"""The nbgrader pipeline: solutions/ is the source, course/ is generated from it and leaks nothing."""
+import re
+import shutil
+
+import pytest
+
+from autograder.build import build_course
+from conftest import COURSE, ROOT, SOLUTIONS, gid, load, release_of, run, solution_paths, source
+
+
+def test_solutions_are_normalised():
+    proc = run(["python", "-m", "autograder.build", "check"])
+    assert proc.returncode == 0, proc.stdout
+
+
+def test_solutions_have_no_outputs():
+    for path in solution_paths():
+        for cell in load(path)["cells"]:
+            assert not cell.get("outputs") and cell.get("execution_count") is None, (path, gid(cell))
+
+
+@pytest.fixture(scope="module")
+def rebuilt(tmp_path_factory):
+    """course/ regenerated from solutions/ in a scratch copy of the repository."""
+    root = tmp_path_factory.mktemp("rebuild")
+    shutil.copytree(SOLUTIONS, root / "solutions")
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    (root / "solutions" / "01_recurrence" / "answers.py").write_text("SECRET = 'solution text'\n")
+    (root / "solutions" / "01_recurrence" / "key.txt").write_text("A C B\n")
+    build_course(root)
+    return root
+
+
+@pytest.mark.slow
+def test_course_is_what_make_course_generates(rebuilt):
+    """Student notebooks are generated, never hand-edited: course/ must equal a fresh build byte for byte."""
+    committed = sorted(p.relative_to(COURSE) for p in COURSE.rglob("*") if p.is_file())
+    fresh = sorted(p.relative_to(rebuilt / "course") for p in (rebuilt / "course").rglob("*") if p.is_file())
+    assert committed == fresh, "run `make course` and commit course/"
+    for rel in committed:
+        assert (COURSE / rel).read_bytes() == (rebuilt / "course" / rel).read_bytes(), f"{rel} is stale: run `make course`"
+
+
+@pytest.mark.slow
+def test_generation_copies_no_other_files(rebuilt):
+    released = [p.name for p in (rebuilt / "course").rglob("*") if p.is_file()]
+    assert released and all(name.endswith(".ipynb") for name in released), released
+    assert not (ROOT / "gradebook.db").exists(), "the gradebook must live in grading/, not the repository root"
+
+
+@pytest.mark.parametrize("solution", solution_paths(), ids=lambda p: p.stem)
+def test_release_leaks_no_solution_or_hidden_test(solution):
+    text = release_of(solution).read_text()
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
+        assert marker not in text
+    blocks = r"### BEGIN (HIDDEN TESTS|SOLUTION)\n.*?### END (HIDDEN TESTS|SOLUTION)"
+    public = "\n".join(re.sub(blocks, "", source(c), flags=re.S) for c in load(solution)["cells"])
+    for cell in load(solution)["cells"]:
+        src = source(cell)
+        hidden = re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", src, re.S)
+        secret = re.findall(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", src, re.S)
+        for block in hidden + secret:
+            for line in block.splitlines():
+                line = line.strip()
+                if len(line) > 12 and not line.startswith("#") and line not in public:
+                    assert line not in text, f"{gid(cell)} leaks: {line}"
+
+
+@pytest.mark.parametrize("solution", solution_paths(), ids=lambda p: p.stem)
+def test_every_graded_cell_has_a_stable_meaningful_grade_id(solution):
+    for cell in load(release_of(solution))["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader")
+        if meta:
+            assert re.fullmatch(r"[a-z][a-z0-9_]+", meta["grade_id"]), meta["grade_id"]
+            assert not re.fullmatch(r"cell-[0-9a-f]+", meta["grade_id"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("solution", solution_paths(), ids=lambda p: p.stem)
+def test_nbgrader_validate_passes_the_solution_and_fails_every_test_of_the_release(solution, tmp_path):
+    proc = run(["nbgrader", "validate", str(solution)])
+    assert "Success! Your notebook passes all the tests." in proc.stdout, proc.stdout + proc.stderr
+    proc = run(["nbgrader", "validate", "--invert", str(release_of(solution))])
+    assert "Success! The notebook does not pass any tests." in proc.stdout, proc.stdout + proc.stderr
