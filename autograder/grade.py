@@ -25,12 +25,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
-
-from . import __version__
 from .notebooks import (GradingInputError, Solution, locate_solution, manual_answer_changed, read_notebook,
                         solution_program, student_program)
-from .values import PlainError, check_plain, compare, partial_score
+
+# torch (and .values, which needs it) are imported inside the functions that use them, so that the
+# student's process is already running while the grader pays for `import torch` (two cores).
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
@@ -142,47 +141,73 @@ def _child_env(home: Path) -> dict:
 
 def run_program(cells, mode: str, limits: Limits, seed: int = 0) -> RunOutcome:
     """Run program cells in a fresh child process; return the decoded events and how it ended."""
-    job = json.dumps({"mode": mode, "cells": [c.__dict__ for c in cells], "seed": seed,
-                      "cell_timeout": limits.cell_timeout, "case_timeout": limits.case_timeout})
-    scratch = Path(tempfile.mkdtemp(prefix="autograder-"))
-    read_fd, write_fd = os.pipe()
-    received = bytearray()
-    overflow = threading.Event()
+    return RunningProgram(cells, mode, limits, seed).wait()
 
-    def drain():
-        while True:
-            chunk = os.read(read_fd, 1 << 16)
-            if not chunk:
-                return
-            if len(received) + len(chunk) > limits.max_result_bytes:
-                overflow.set()
-                continue
-            received.extend(chunk)
 
-    log_path = scratch / "output.log"
-    try:
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "autograder.runner", str(write_fd)],
-                stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, pass_fds=(write_fd,),
-                cwd=scratch, env=_child_env(scratch), start_new_session=True)
-        os.close(write_fd)
-        reader = threading.Thread(target=drain, daemon=True)
-        reader.start()
+class RunningProgram:
+    """A program running in a child process; `wait()` collects its outcome (and always reaps it)."""
+
+    def __init__(self, cells, mode: str, limits: Limits, seed: int = 0):
+        job = json.dumps({"mode": mode, "cells": [c.__dict__ for c in cells], "seed": seed,
+                          "cell_timeout": limits.cell_timeout, "case_timeout": limits.case_timeout})
+        self.limits = limits
+        self.started = time.monotonic()
+        self.scratch = Path(tempfile.mkdtemp(prefix="autograder-"))
+        self.read_fd, write_fd = os.pipe()
+        self.received = bytearray()
+        self.overflow = threading.Event()
+        self.log_path = self.scratch / "output.log"
         try:
-            proc.stdin.write(job.encode())
-            proc.stdin.close()
+            with open(self.log_path, "wb") as log:
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-m", "autograder.runner", str(write_fd)],
+                    stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, pass_fds=(write_fd,),
+                    cwd=self.scratch, env=_child_env(self.scratch), start_new_session=True)
+        except BaseException:
+            os.close(self.read_fd)
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            raise
+        finally:
+            os.close(write_fd)
+        self.reader = threading.Thread(target=self._drain, daemon=True)
+        self.reader.start()
+        try:
+            self.proc.stdin.write(job.encode())
+            self.proc.stdin.close()
         except BrokenPipeError:
             pass
-        status, detail = "finished", ""
+
+    def _drain(self):
+        while True:
+            chunk = os.read(self.read_fd, 1 << 16)
+            if not chunk:
+                return
+            if len(self.received) + len(chunk) > self.limits.max_result_bytes:
+                self.overflow.set()
+                continue
+            self.received.extend(chunk)
+
+    def wait(self) -> RunOutcome:
+        limits, proc = self.limits, self.proc
         try:
-            code = proc.wait(timeout=limits.notebook_timeout)
+            return self._collect(limits, proc)
+        finally:
+            _kill_group(proc)
+            os.close(self.read_fd)
+            shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def _collect(self, limits: Limits, proc) -> RunOutcome:
+        status, detail = "finished", ""
+        remaining = max(0.0, limits.notebook_timeout - (time.monotonic() - self.started))
+        try:
+            code = proc.wait(timeout=remaining)
         except subprocess.TimeoutExpired:
             status, detail = "timeout", f"the notebook was stopped after {limits.notebook_timeout:g} s (time limit per notebook)"
             code = None
         finally:
             _kill_group(proc)
-        reader.join(timeout=10)
+        self.reader.join(timeout=10)
+        received, overflow, log_path = self.received, self.overflow, self.log_path
         if code is not None and code != 0:
             status = "crashed"
             detail = (f"the notebook's process was killed by signal {-code}" if code < 0
@@ -197,9 +222,6 @@ def run_program(cells, mode: str, limits: Limits, seed: int = 0) -> RunOutcome:
         with open(log_path, "rb") as f:
             log = f.read(limits.max_log_bytes).decode("utf-8", "replace")
         return RunOutcome(events, status, detail, log)
-    finally:
-        os.close(read_fd)
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -215,6 +237,10 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 def _decode(data: bytes) -> tuple[list[dict], str]:
     """Frames -> events; stops at the first malformed frame and says why."""
+    import torch
+
+    from .values import PlainError, check_plain
+
     events, pos = [], 0
     while pos < len(data):
         if pos + 8 > len(data):
@@ -251,6 +277,10 @@ def _code_digest() -> str:
 
 def references(sol: Solution, limits: Limits) -> dict[str, list[dict]]:
     """{test grade_id: [case spec with its reference]} from running the solution (cached on disk)."""
+    import torch
+
+    from .values import check_plain, compare
+
     key = hashlib.sha256(sol.path.read_bytes() + _code_digest().encode() + torch.__version__.encode()).hexdigest()[:24]
     cache = _cache_dir() / f"{sol.assignment}--{sol.name}--{key}.pt"
     if cache.exists():
@@ -303,9 +333,14 @@ def grade_notebook(path, assignment: str | None = None, solutions_dir=None, limi
     path = Path(path)
     nb = read_notebook(path)
     sol = locate_solution(path, nb, Path(solutions_dir) if solutions_dir else default_solutions_dir(), assignment)
-    refs = references(sol, limits)
     program, notes = student_program(sol, nb)
-    outcome = run_program(program, "record", limits)
+    running = RunningProgram(program, "record", limits)  # the student's code runs meanwhile
+    try:
+        refs = references(sol, limits)
+    except BaseException:
+        running.wait()
+        raise
+    outcome = running.wait()
 
     recorded: dict[str, list] = {}
     for event in outcome.events:
@@ -330,6 +365,8 @@ def grade_notebook(path, assignment: str | None = None, solutions_dir=None, limi
 
 
 def _score_test(cell, ref_cases: list[dict], got_cases, outcome: RunOutcome) -> TestResult:
+    from .values import compare, partial_score
+
     cases, passed_w, total_w = [], 0.0, 0.0
     if got_cases is None:
         why = {"timeout": "not run: the notebook hit its time limit before this test",
