@@ -8,6 +8,8 @@ PIP_FLAGS ?= --quiet --disable-pip-version-check --no-input
 PYTEST_ARGS ?=
 LAB_ARGS ?=
 FIRST_NOTEBOOK := course/01_recurrence/01_the_rnn_recurrence.ipynb
+# Jupyter refuses to start as root (containers, CI) unless told to
+LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # nbgrader shells out to alembic: the environment's bin/ must be on PATH
 export PATH := $(abspath $(BIN)):$(PATH)
 
@@ -36,7 +38,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@echo "environment ready in $(VENV)"
 
 lab: setup
-	$(BIN)/jupyter lab $(FIRST_NOTEBOOK) $(LAB_ARGS)
+	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/$(FIRST_NOTEBOOK) $(LAB_ROOT_FLAG) $(LAB_ARGS)
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

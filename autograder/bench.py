@@ -10,9 +10,7 @@ Figures are printed, never asserted: these machines are shared and noisy.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -20,27 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from .build import COURSE, SOLUTIONS
+from .build import SOLUTIONS
 from .notebooks import solution_notebooks
-
-REGION = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
-
-
-def perfect_submission(solution: Path, dest: Path) -> Path:
-    answers = {}
-    for cell in json.loads(solution.read_text())["cells"]:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("solution"):
-            answers[meta["grade_id"]] = REGION.sub("", "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"])
-    nb = json.loads((COURSE / solution.parent.name / solution.name).read_text())
-    for cell in nb["cells"]:
-        g = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if g in answers:
-            cell["source"] = answers[g]
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_text(json.dumps(nb))
-    return dest
-
+from .submissions import make_submission
 
 def time_run(path: Path) -> float:
     import nbformat
@@ -69,7 +49,7 @@ def main(argv=None) -> int:
     runs_total = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         for solution in solution_notebooks(SOLUTIONS):
-            sub = perfect_submission(solution, Path(tmp) / "sub" / solution.parent.name / solution.name)
+            sub = make_submission(solution, Path(tmp) / "sub" / solution.parent.name / solution.name)
             run = statistics.median(time_run(solution) for _ in range(args.repeat))
             cold = []
             for i in range(args.repeat):

@@ -7,20 +7,18 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from autograder.submissions import make_submission, solution_answers  # noqa: F401 (re-exported for tests)
+
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 COURSE = ROOT / "course"
 VENV_BIN = Path(sys.executable).parent
-
-SOLUTION_REGION = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
-
 
 def solution_paths():
     return sorted(SOLUTIONS.glob("*/*.ipynb"))
@@ -41,31 +39,6 @@ def source(cell) -> str:
 
 def gid(cell):
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
-def solution_answers(solution: Path) -> dict[str, str]:
-    """{grade_id: source} of every answer cell, as a learner who wrote the solution would have it."""
-    answers = {}
-    for cell in load(solution)["cells"]:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("solution"):
-            answers[meta["grade_id"]] = SOLUTION_REGION.sub("", source(cell))
-    return answers
-
-
-def make_submission(solution: Path, dest: Path, overrides: dict[str, str] | None = None,
-                    answers: dict[str, str] | None = None) -> Path:
-    """The released notebook with answers spliced in (the solution's unless overridden)."""
-    nb = load(release_of(solution))
-    chosen = dict(solution_answers(solution) if answers is None else answers)
-    chosen.update(overrides or {})
-    for cell in nb["cells"]:
-        g = gid(cell)
-        if g in chosen:
-            cell["source"] = chosen[g]
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_text(json.dumps(nb, indent=1), encoding="utf-8")
-    return dest
 
 
 def run(cmd, cwd=ROOT, timeout=600, **kw) -> subprocess.CompletedProcess:
