@@ -292,7 +292,6 @@ def student_program(sol: Solution, nb) -> tuple[list[ProgramCell], list[str]]:
             anchor_pos[gid] = len(program) + 1
         program.append(ProgramCell("code", source_of(cell), gid or f"cell {n}"))
 
-    inserted = 0
     for c in sol.cells:
         if c.kind not in restored_kinds or c.grade_id in placed:
             continue
@@ -307,7 +306,6 @@ def student_program(sol: Solution, nb) -> tuple[list[ProgramCell], list[str]]:
                 anchor_pos[k] = v + 1
         anchor_pos[c.grade_id] = position + 1
         placed.add(c.grade_id)
-        inserted += 1
         notes.append(f"cell {c.grade_id} was missing from the notebook and was put back")
     return program, notes
 
