@@ -1,4 +1,6 @@
 """`nbgrader autograde` and `python -m autograder grade` give honest submissions the same scores, cell by cell."""
+import html
+import re
 import shutil
 
 import pytest
@@ -44,3 +46,19 @@ def test_nbgrader_autograde_agrees_with_the_grader(first_solution, tmp_path):
             assert theirs == ours[student], student
     assert ours["correct"] == expected_01("forgot_b_hh") | {"test_rnn_step": 3.0, "test_rnn_forward": 4.0}
     assert sum(ours["blank"].values()) == 0
+
+    # the rest of the classroom workflow: feedback without hidden tests, and the CSV export
+    proc = run(["nbgrader", "generate_feedback", assignment], cwd=root)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    visible = 'check.choice("mcq_rnn_purpose is one letter A-D", got=lambda: mcq_rnn_purpose, weight=0)'
+    hidden = 'check.choice("mcq_rnn_purpose is the right answer", got=lambda: mcq_rnn_purpose, want="A",'
+    for student in STUDENTS:
+        page = (root / "grading" / "feedback" / student / assignment / f"{first_solution.stem}.html").read_text()
+        text = html.unescape(re.sub(r"<[^>]+>", "", page))
+        assert visible in text, "the search must find visible test source (else it proves nothing)"
+        assert hidden not in text and "BEGIN HIDDEN" not in text, f"feedback of {student} shows a hidden test"
+    proc = run(["nbgrader", "export"], cwd=root)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    csv = (root / "grading" / "grades.csv").read_text().splitlines()
+    assert len(csv) == 1 + len(STUDENTS) and not (root / "grades.csv").exists()
+    assert not (root / "gradebook.db").exists()
