@@ -13,7 +13,7 @@ LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # nbgrader shells out to alembic: the environment's bin/ must be on PATH
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup lab test course bench format clean help
+.PHONY: setup sandbox lab test course bench format clean help
 
 help:
 	@echo "make lab     set up (if needed) and open the course in JupyterLab"
@@ -23,7 +23,7 @@ help:
 	@echo "make format  normalise the notebooks in solutions/ (clear outputs, stable JSON)"
 	@echo "make bench   print run and grading times per notebook"
 
-setup: $(STAMP)
+setup: $(STAMP) sandbox
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10+ is needed, found " + sys.version.split()[0])'
@@ -36,6 +36,15 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/jupyter server extension enable --sys-prefix nbgrader.server_extensions.validate_assignment >/dev/null 2>&1
 	@touch $@
 	@echo "environment ready in $(VENV)"
+
+# The grader sandboxes student code with bubblewrap on Linux: installed here when we can (root + apt)
+sandbox:
+	@if [ "$$(uname -s)" != Linux ] || command -v bwrap >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing bubblewrap (sandbox for student code)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap) >/dev/null || \
+	  echo "warning: could not install bubblewrap; the grader will run student code unsandboxed"; \
+	else echo "note: install bubblewrap (e.g. sudo apt-get install bubblewrap) so the grader can sandbox student code"; fi
 
 lab: setup
 	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/$(FIRST_NOTEBOOK) $(LAB_ROOT_FLAG) $(LAB_ARGS)

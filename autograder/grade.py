@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import sandbox
 from .notebooks import (GradingInputError, Solution, locate_solution, manual_answer_changed, read_notebook,
                         solution_program, student_program)
 
@@ -122,6 +123,7 @@ class RunOutcome:
 
 
 def _child_env(home: Path) -> dict:
+    home = Path(home)
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(home),
@@ -145,7 +147,11 @@ def run_program(cells, mode: str, limits: Limits, seed: int = 0) -> RunOutcome:
 
 
 class RunningProgram:
-    """A program running in a child process; `wait()` collects its outcome (and always reaps it)."""
+    """A program running in a child process; `wait()` collects its outcome (and always reaps it).
+
+    Student programs (mode "record") run in the sandbox (autograder/sandbox.py); the solution's
+    reference run is the instructor's own code and runs as a plain child process.
+    """
 
     def __init__(self, cells, mode: str, limits: Limits, seed: int = 0):
         job = json.dumps({"mode": mode, "cells": [c.__dict__ for c in cells], "seed": seed,
@@ -157,12 +163,19 @@ class RunningProgram:
         self.received = bytearray()
         self.overflow = threading.Event()
         self.log_path = self.scratch / "output.log"
+        home = self.scratch / "home"
+        home.mkdir()
+        argv = [sys.executable, "-m", "autograder.runner", str(write_fd)]
         try:
+            if mode == "record":
+                argv, self.sandboxed = sandbox.command(argv, home)
+            else:
+                self.sandboxed = False
+            env = _child_env(sandbox.HOME if self.sandboxed else home)
             with open(self.log_path, "wb") as log:
                 self.proc = subprocess.Popen(
-                    [sys.executable, "-m", "autograder.runner", str(write_fd)],
-                    stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, pass_fds=(write_fd,),
-                    cwd=self.scratch, env=_child_env(self.scratch), start_new_session=True)
+                    argv, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, pass_fds=(write_fd,),
+                    cwd=home, env=env, start_new_session=True)
         except BaseException:
             os.close(self.read_fd)
             shutil.rmtree(self.scratch, ignore_errors=True)

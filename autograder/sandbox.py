@@ -1,0 +1,100 @@
+"""Containing student code: bubblewrap on Linux, a plain child process elsewhere.
+
+Inside the sandbox the student's process sees a read-only system (/usr, /etc), the Python
+installation and virtual environment, and of this repository only the packages it imports
+(`autograder/`, `rnnlab/`, `data/`): never `solutions/`, the gradebook, other submissions or the
+user's home. It gets a private writable home and /tmp, no network (its own, empty network
+namespace), its own PID namespace (nothing it starts outlives it), and runs as uid/gid 65534
+("nobody") even when the grader runs as root.
+
+AUTOGRADER_SANDBOX=auto (default) uses bubblewrap when it works and otherwise warns once;
+`required` refuses to grade without it; `off` never uses it.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+SHARED_DIRS = ("autograder", "rnnlab", "data")
+HOME = "/sandbox"
+NOBODY = "65534"
+
+
+class SandboxUnavailable(RuntimeError):
+    pass
+
+
+def mode() -> str:
+    value = os.environ.get("AUTOGRADER_SANDBOX", "auto").strip().lower()
+    return value if value in ("auto", "required", "off") else "auto"
+
+
+def _python_roots() -> list[Path]:
+    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
+    return sorted(r for r in roots if not str(r).startswith("/usr"))
+
+
+def bwrap_args(scratch_home: Path) -> list[str]:
+    """The bubblewrap command line that runs a command in the sandbox, HOME = scratch_home."""
+    args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
+            "--uid", NOBODY, "--gid", NOBODY, "--hostname", "sandbox",
+            "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    for root in _python_roots():
+        args += ["--ro-bind", str(root), str(root)]
+    for name in SHARED_DIRS:
+        path = REPO_DIR / name
+        if path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+             "--bind", str(scratch_home), HOME, "--chdir", HOME, "--"]
+    return args
+
+
+@lru_cache(maxsize=1)
+def available() -> str:
+    """'' if bubblewrap works here, else why not."""
+    if sys.platform != "linux":
+        return f"bubblewrap is Linux-only (this is {sys.platform})"
+    if shutil.which("bwrap") is None:
+        return "bwrap is not installed (Debian/Ubuntu: apt-get install bubblewrap; `make setup` does it as root)"
+    probe = Path(os.environ.get("TMPDIR", "/tmp"))
+    try:
+        proc = subprocess.run(bwrap_args(probe) + [sys.executable, "-c", "pass"], capture_output=True,
+                              text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"bwrap failed to start ({exc})"
+    if proc.returncode != 0:
+        return "bwrap cannot create namespaces here: " + (proc.stderr.strip().splitlines() or ["?"])[-1]
+    return ""
+
+
+_warned = False
+
+
+def command(argv: list[str], scratch_home: Path) -> tuple[list[str], bool]:
+    """`argv` wrapped in the sandbox when possible; returns (command, sandboxed)."""
+    global _warned
+    if mode() == "off":
+        return argv, False
+    why = available()
+    if not why:
+        os.chmod(scratch_home, 0o777)  # writable by the sandbox's uid
+        return bwrap_args(scratch_home) + argv, True
+    if mode() == "required":
+        raise SandboxUnavailable(f"AUTOGRADER_SANDBOX=required but {why}")
+    if not _warned:
+        _warned = True
+        print(f"autograder: warning: student code runs WITHOUT a sandbox ({why}); it is limited in time "
+              f"and output only, and can read what you can read", file=sys.stderr)
+    return argv, False

@@ -1,0 +1,105 @@
+"""Student code is contained: the score of a probing submission shows what its code could do.
+
+Each multiple-choice answer of the probe is right only if an attack succeeded, so a sandbox that
+works costs the probe exactly those points; with the sandbox off, the same probe scores them
+(which proves the probes detect what they claim to).
+"""
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from autograder import sandbox
+from autograder.grade import grade_notebook
+from catalog import FULL_01
+from conftest import ROOT, make_submission
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(sys.platform != "linux", reason="bubblewrap sandboxing is Linux-only")]
+
+PROBE = '''
+import os, socket, subprocess, pathlib
+def _solutions_visible():
+    here = pathlib.Path.cwd()
+    places = [pathlib.Path({root!r}) / "solutions"] + [p / "solutions" for p in [here, *here.parents]]
+    return any(p.is_dir() and any(p.rglob("*.ipynb")) for p in places)
+def _network():
+    try:
+        socket.create_connection(("127.0.0.1", {port}), timeout=2).close()
+        return True
+    except OSError:
+        return False
+def _home_visible():
+    return os.path.isdir("/work/shared") or os.access("/root/.bashrc", os.R_OK) or pathlib.Path({home!r}).joinpath("{marker}").exists()
+def _write_outside():
+    try:
+        pathlib.Path({root!r}, "autograder", "pwned-{marker}.txt").write_text("x")
+        return True
+    except OSError:
+        return False
+subprocess.Popen(["sleep", "{sleep}"], start_new_session=True)
+'''
+
+
+@pytest.fixture()
+def probe(first_solution, tmp_path):
+    marker = f"probe-{os.getpid()}-{time.monotonic_ns()}"
+    home_marker = os.path.expanduser("~")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    sleep = f"31{os.getpid() % 1000}.5"
+    code = PROBE.format(root=str(ROOT), port=port, home=home_marker, marker=marker, sleep=sleep)
+    overrides = {
+        "mcq_rnn_purpose": code + 'mcq_rnn_purpose = "A" if _solutions_visible() else "B"\n',
+        "mcq_rnn_io": code + 'mcq_initial_hidden = "D" if _network() else "A"\n'
+                             'mcq_not_an_output = "C" if os.getuid() == 0 else "A"\n',
+        "mcq_rnn_constructor": code + 'mcq_rnn_constructor = "C" if _home_visible() else "A"\n'
+                                      'constructor_calls_that_raise = {"B"} if _write_outside() else {"A"}\n'
+                                      'mcq_hidden_size = "A"\n',
+    }
+    sub = make_submission(first_solution, tmp_path / "01_recurrence" / first_solution.name, overrides)
+    yield sub, marker, sleep
+    listener.close()
+    (ROOT / "autograder" / f"pwned-{marker}.txt").unlink(missing_ok=True)
+    subprocess.run(["pkill", "-f", f"sleep {sleep}"], check=False)
+
+
+def snapshot():
+    skip = {".git", ".venv", "grading", "__pycache__", ".pytest_cache"}
+    files = {}
+    for dirpath, dirnames, filenames in os.walk(ROOT):
+        dirnames[:] = [d for d in dirnames if d not in skip]
+        for f in filenames:
+            st = os.stat(os.path.join(dirpath, f))
+            files[os.path.join(dirpath, f)] = (st.st_size, st.st_mtime_ns)
+    return files
+
+
+def test_sandbox_contains_the_probe(probe, monkeypatch):
+    monkeypatch.setenv("AUTOGRADER_SANDBOX", "required")
+    assert sandbox.available() == "", sandbox.available()
+    sub, marker, sleep = probe
+    before = snapshot()
+    result = grade_notebook(sub)
+    scores = {t.grade_id: t.score for t in result.tests if not t.manual}
+    # no solutions, no network, not root, no home, no writes outside, honest hidden_size answer = 1/3
+    assert scores == FULL_01 | {"test_mcq_rnn_purpose": 0.0, "test_mcq_rnn_io": 0.0, "test_mcq_rnn_constructor": 1.0}
+    assert snapshot() == before, "grading changed files in the repository"
+    time.sleep(0.5)
+    survivors = subprocess.run(["pgrep", "-f", f"sleep {sleep}"], capture_output=True, text=True).stdout.split()
+    assert survivors == [], "a process started by the submission outlived its grading"
+
+
+def test_without_the_sandbox_the_probes_succeed(probe, monkeypatch, capfd):
+    """The control: the same probe, unsandboxed, reads the solutions and reaches the network."""
+    monkeypatch.setenv("AUTOGRADER_SANDBOX", "off")
+    sub, marker, sleep = probe
+    scores = {t.grade_id: t.score for t in grade_notebook(sub).tests if not t.manual}
+    assert scores["test_mcq_rnn_purpose"] == 1.0  # it could see solutions/
+    assert scores["test_mcq_rnn_io"] >= 1.0  # it could reach the network (and, as root, more)
+    assert (ROOT / "autograder" / f"pwned-{marker}.txt").exists()
