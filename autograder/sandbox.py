@@ -43,7 +43,9 @@ def bwrap_args(scratch_home: Path) -> list[str]:
     """The bubblewrap command line that runs a command in the sandbox, HOME = scratch_home."""
     args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
             "--uid", NOBODY, "--gid", NOBODY, "--hostname", "sandbox",
-            "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
+            "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
+            # mounts apply in order: /tmp first, so binds below can live under /tmp (a clone in /tmp)
+            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
         path = Path("/") / name
         if path.is_symlink():
@@ -56,8 +58,7 @@ def bwrap_args(scratch_home: Path) -> list[str]:
         path = REPO_DIR / name
         if path.is_dir():
             args += ["--ro-bind", str(path), str(path)]
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-             "--bind", str(scratch_home), HOME, "--chdir", HOME, "--"]
+    args += ["--bind", str(scratch_home), HOME, "--chdir", HOME, "--"]
     return args
 
 

@@ -103,3 +103,12 @@ def test_without_the_sandbox_the_probes_succeed(probe, monkeypatch, capfd):
     assert scores["test_mcq_rnn_purpose"] == 1.0  # it could see solutions/
     assert scores["test_mcq_rnn_io"] >= 1.0  # it could reach the network (and, as root, more)
     assert (ROOT / "autograder" / f"pwned-{marker}.txt").exists()
+
+
+def test_binds_come_after_the_tmpfs_so_a_repository_under_tmp_stays_visible(tmp_path):
+    """bwrap applies mounts in order: a /tmp tmpfs mounted after the binds would hide a clone in /tmp."""
+    args = sandbox.bwrap_args(tmp_path)
+    tmpfs = args.index("--tmpfs")
+    binds = [i for i, a in enumerate(args) if a in ("--ro-bind", "--bind") and args[i + 1] not in ("/usr", "/etc")]
+    assert binds and all(i > tmpfs for i in binds)
+    assert str(sandbox.REPO_DIR / "solutions") not in args and str(sandbox.REPO_DIR) not in args
