@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import sandbox
-from .notebooks import (GradingInputError, Solution, locate_solution, manual_answer_changed, read_notebook,
+from .notebooks import (Solution, locate_solution, manual_answer_changed, read_notebook,
                         solution_program, student_program)
 
 # torch (and .values, which needs it) are imported inside the functions that use them, so that the

@@ -5,7 +5,7 @@ import pytest
 
 from autograder.notebooks import (GradingInputError, lint_test_cell, load_solution, locate_solution, read_notebook, source_of,
                                   strip_references, student_program)
-from conftest import SOLUTIONS, gid, load, make_submission, release_of, solution_paths
+from conftest import SOLUTIONS, gid, load, make_submission, solution_paths
 
 
 def test_strip_references_removes_every_want():
