@@ -11,40 +11,20 @@ The process that calls `grade_notebook` is the trusted one. It
 from __future__ import annotations
 
 import hashlib
-import io
-import json
 import os
-import shutil
-import signal
-import struct
-import subprocess
-import sys
-import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import sandbox
 from .notebooks import (Solution, locate_solution, manual_answer_changed, read_notebook,
                         solution_program, student_program)
+from .worker import Limits, RunOutcome, Worker  # noqa: F401 (Limits is part of this module's API)
 
 # torch (and .values, which needs it) are imported inside the functions that use them, so that the
 # student's process is already running while the grader pays for `import torch` (two cores).
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
-
-
-@dataclass
-class Limits:
-    """Time and output limits of one grading run (seconds, bytes)."""
-
-    notebook_timeout: float = 300.0  # the whole student run, enforced with SIGKILL
-    cell_timeout: float = 60.0  # one of the student's own cells
-    case_timeout: float = 30.0  # one test case's call into student code
-    max_result_bytes: int = 64 * 2**20  # what the child may send back
-    max_log_bytes: int = 2 * 2**20  # what is kept of the child's printed output
 
 
 class AuthoringError(Exception):
@@ -112,168 +92,6 @@ class GradeResult:
         return sum(t.max_score for t in self.tests if t.manual)
 
 
-# -- running a program in a child process ----------------------------------------------------------
-
-@dataclass
-class RunOutcome:
-    events: list[dict]
-    status: str  # "finished" | "timeout" | "crashed" | "garbled"
-    detail: str
-    log: str
-
-
-def _child_env(home: Path) -> dict:
-    home = Path(home)
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home),
-        "TMPDIR": str(home),
-        "LANG": "C.UTF-8",
-        "MPLBACKEND": "Agg",
-        "MPLCONFIGDIR": str(home / ".matplotlib"),
-        "IPYTHONDIR": str(home / ".ipython"),
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-        "PYTHONHASHSEED": "0",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONPATH": os.pathsep.join([str(REPO_DIR)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])),
-    }
-    return env
-
-
-def run_program(cells, mode: str, limits: Limits, seed: int = 0) -> RunOutcome:
-    """Run program cells in a fresh child process; return the decoded events and how it ended."""
-    return RunningProgram(cells, mode, limits, seed).wait()
-
-
-class RunningProgram:
-    """A program running in a child process; `wait()` collects its outcome (and always reaps it).
-
-    Student programs (mode "record") run in the sandbox (autograder/sandbox.py); the solution's
-    reference run is the instructor's own code and runs as a plain child process.
-    """
-
-    def __init__(self, cells, mode: str, limits: Limits, seed: int = 0):
-        job = json.dumps({"mode": mode, "cells": [c.__dict__ for c in cells], "seed": seed,
-                          "cell_timeout": limits.cell_timeout, "case_timeout": limits.case_timeout})
-        self.limits = limits
-        self.started = time.monotonic()
-        self.scratch = Path(tempfile.mkdtemp(prefix="autograder-"))
-        self.read_fd, write_fd = os.pipe()
-        self.received = bytearray()
-        self.overflow = threading.Event()
-        self.log_path = self.scratch / "output.log"
-        home = self.scratch / "home"
-        home.mkdir()
-        argv = [sys.executable, "-m", "autograder.runner", str(write_fd)]
-        try:
-            if mode == "record":
-                argv, self.sandboxed = sandbox.command(argv, home)
-            else:
-                self.sandboxed = False
-            env = _child_env(sandbox.HOME if self.sandboxed else home)
-            with open(self.log_path, "wb") as log:
-                self.proc = subprocess.Popen(
-                    argv, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, pass_fds=(write_fd,),
-                    cwd=home, env=env, start_new_session=True)
-        except BaseException:
-            os.close(self.read_fd)
-            shutil.rmtree(self.scratch, ignore_errors=True)
-            raise
-        finally:
-            os.close(write_fd)
-        self.reader = threading.Thread(target=self._drain, daemon=True)
-        self.reader.start()
-        try:
-            self.proc.stdin.write(job.encode())
-            self.proc.stdin.close()
-        except BrokenPipeError:
-            pass
-
-    def _drain(self):
-        while True:
-            chunk = os.read(self.read_fd, 1 << 16)
-            if not chunk:
-                return
-            if len(self.received) + len(chunk) > self.limits.max_result_bytes:
-                self.overflow.set()
-                continue
-            self.received.extend(chunk)
-
-    def wait(self) -> RunOutcome:
-        limits, proc = self.limits, self.proc
-        try:
-            return self._collect(limits, proc)
-        finally:
-            _kill_group(proc)
-            os.close(self.read_fd)
-            shutil.rmtree(self.scratch, ignore_errors=True)
-
-    def _collect(self, limits: Limits, proc) -> RunOutcome:
-        status, detail = "finished", ""
-        remaining = max(0.0, limits.notebook_timeout - (time.monotonic() - self.started))
-        try:
-            code = proc.wait(timeout=remaining)
-        except subprocess.TimeoutExpired:
-            status, detail = "timeout", f"the notebook was stopped after {limits.notebook_timeout:g} s (time limit per notebook)"
-            code = None
-        finally:
-            _kill_group(proc)
-        self.reader.join(timeout=10)
-        received, overflow, log_path = self.received, self.overflow, self.log_path
-        if code is not None and code != 0:
-            status = "crashed"
-            detail = (f"the notebook's process was killed by signal {-code}" if code < 0
-                      else f"the notebook's process exited with status {code}")
-        events, garbled = _decode(bytes(received))
-        if overflow.is_set():
-            status, detail = "garbled", "the notebook sent back more data than the grader accepts"
-        elif garbled and status == "finished":
-            status, detail = "garbled", garbled
-        if status == "finished" and not (events and events[-1].get("event") == "done"):
-            status, detail = "crashed", "the notebook's process stopped before the end"
-        with open(log_path, "rb") as f:
-            log = f.read(limits.max_log_bytes).decode("utf-8", "replace")
-        return RunOutcome(events, status, detail, log)
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:  # pragma: no cover
-        pass
-
-
-def _decode(data: bytes) -> tuple[list[dict], str]:
-    """Frames -> events; stops at the first malformed frame and says why."""
-    import torch
-
-    from .values import PlainError, check_plain
-
-    events, pos = [], 0
-    while pos < len(data):
-        if pos + 8 > len(data):
-            return events, "the result stream was cut off"
-        (size,) = struct.unpack(">Q", data[pos:pos + 8])
-        if size > len(data) - pos - 8:
-            return events, "the result stream was cut off"
-        frame = data[pos + 8:pos + 8 + size]
-        pos += 8 + size
-        try:
-            event = torch.load(io.BytesIO(frame), weights_only=True)
-            check_plain(event)
-        except (PlainError, Exception) as exc:  # anything unreadable is treated as no data
-            return events, f"unreadable result data ({type(exc).__name__})"
-        if type(event) is not dict or type(event.get("event")) is not str:
-            return events, "unexpected result data"
-        events.append(event)
-    return events, ""
-
-
 # -- references ----------------------------------------------------------------------------------------
 
 def _cache_dir() -> Path:
@@ -283,13 +101,16 @@ def _cache_dir() -> Path:
 
 def _code_digest() -> str:
     h = hashlib.sha256()
-    for name in ("check.py", "runner.py", "values.py", "notebooks.py"):
+    for name in ("check.py", "runner.py", "values.py", "notebooks.py", "worker.py"):
         h.update((PACKAGE_DIR / name).read_bytes())
     return h.hexdigest()
 
 
-def references(sol: Solution, limits: Limits) -> dict[str, list[dict]]:
-    """{test grade_id: [case spec with its reference]} from running the solution (cached on disk)."""
+def references(sol: Solution, limits: Limits | None = None) -> dict[str, list[dict]]:
+    """{test grade_id: [case spec with its reference]} from running the solution (cached on disk).
+
+    The solution is the instructor's code: it runs in a plain (unsandboxed) runner, once per
+    solution version, code version and torch version."""
     import torch
 
     from .values import check_plain, compare
@@ -303,13 +124,16 @@ def references(sol: Solution, limits: Limits) -> dict[str, list[dict]]:
             return refs
         except Exception:
             cache.unlink(missing_ok=True)
-    outcome = run_program(solution_program(sol), "reference", Limits(notebook_timeout=max(limits.notebook_timeout, 600)))
+    generous = Limits(notebook_timeout=600, cell_timeout=300, case_timeout=120, memory_mb=16384, max_processes=0)
+    with Worker(sandboxed=False) as worker:
+        outcome = worker.run(solution_program(sol), "reference", generous)
     errors = [e for e in outcome.events if e["event"] == "cell_error"]
     if errors:
         raise AuthoringError(f"solution {sol.path} failed in {errors[0]['label']}: {errors[0]['error']}")
-    if outcome.status != "finished":
-        raise AuthoringError(f"solution {sol.path} did not run: {outcome.detail}\n{outcome.log[-2000:]}")
-    refs = {e["grade_id"]: e["cases"] for e in outcome.events if e["event"] == "check"}
+    if outcome.status != "finished" or outcome.faults:
+        why = outcome.detail or "; ".join(f"{f['label']} {f['error']}" for f in outcome.faults)
+        raise AuthoringError(f"solution {sol.path} did not run: {why}\n{outcome.log[-2000:]}")
+    refs = collect_cases(outcome.events)
     for test in sol.tests:
         cases = refs.get(test.grade_id)
         if not cases:
@@ -339,35 +163,77 @@ def default_solutions_dir() -> Path:
     return Path(env) if env else REPO_DIR / "solutions"
 
 
-def grade_notebook(path, assignment: str | None = None, solutions_dir=None, limits: Limits | None = None) -> GradeResult:
-    """Grade one submitted notebook. Raises GradingInputError if it cannot be graded at all."""
-    started = time.monotonic()
-    limits = limits or Limits()
+def collect_cases(events: list[dict]) -> dict[str, list[dict]]:
+    """{grade_id: [case, ...]} from a run's events; a Check that begins again starts afresh."""
+    out: dict[str, list[dict]] = {}
+    for event in events:
+        gid = event.get("grade_id")
+        if type(gid) is not str:
+            continue
+        if event["event"] == "begin":
+            out[gid] = []
+        elif event["event"] == "case" and type(event.get("case")) is dict:
+            out.setdefault(gid, []).append(event["case"])
+    return out
+
+
+def load_submission(path, assignment: str | None = None, solutions_dir=None):
+    """(notebook, solution, program cells, notes) of a submission; GradingInputError if unreadable."""
     path = Path(path)
     nb = read_notebook(path)
     sol = locate_solution(path, nb, Path(solutions_dir) if solutions_dir else default_solutions_dir(), assignment)
     program, notes = student_program(sol, nb)
-    running = RunningProgram(program, "record", limits)  # the student's code runs meanwhile
+    return nb, sol, program, notes
+
+
+def grade_notebook(path, assignment: str | None = None, solutions_dir=None, limits: Limits | None = None,
+                   worker: Worker | None = None) -> GradeResult:
+    """Grade one submitted notebook. Raises GradingInputError if it cannot be graded at all.
+
+    `worker` is a started sandboxed Worker to reuse (grade-class); without one, a worker is started
+    for this notebook and warms up while the references load."""
+    started = time.monotonic()
+    limits = limits or Limits()
+    nb, sol, program, notes = load_submission(path, assignment, solutions_dir)
+    own = worker is None
+    if own:
+        worker = Worker(sandboxed=True).start()  # boots (imports torch) while the references load
     try:
         refs = references(sol, limits)
-    except BaseException:
-        running.wait()
-        raise
-    outcome = running.wait()
+        outcome = worker.run(program, "record", limits)
+    finally:
+        if own:
+            worker.stop()
+    return score_outcome(path, nb, sol, program, notes, refs, outcome, started)
 
-    recorded: dict[str, list] = {}
+
+def score_outcome(path, nb, sol: Solution, program, notes: list[str], refs, outcome: RunOutcome,
+                  started: float) -> GradeResult:
+    """Judge a student run against the references: a GradeResult with a line for every failure."""
+    notes = list(notes)
+    recorded = collect_cases(outcome.events)
     for event in outcome.events:
-        if event["event"] == "check" and type(event.get("grade_id")) is str and type(event.get("cases")) is list:
-            recorded.setdefault(event["grade_id"], event["cases"])
-        elif event["event"] == "cell_error" and type(event.get("label")) is str:
+        if event["event"] == "cell_error" and type(event.get("label")) is str:
             notes.append(f"{event['label']}: {str(event.get('error'))[:300]}")
+    faulted: dict[str, str] = {}
+    for fault in outcome.faults:
+        if type(fault) is not dict or type(fault.get("index")) is not int or not 0 <= fault["index"] < len(program):
+            continue
+        cell = program[fault["index"]]
+        what = f"{cell.label} {str(fault.get('error'))[:200]}"
+        if cell.kind == "test":
+            faulted[cell.label] = f"the test's call into your code {str(fault.get('error'))[:200]}"
+            notes.append(f"{what}; the other questions were graded without it")
+        else:
+            notes.append(f"{what}; it was skipped and the notebook was graded without it")
     if outcome.status != "finished":
         notes.append(outcome.detail)
 
     tests = []
     for cell in sol.cells:
         if cell.kind == "test":
-            tests.append(_score_test(cell, refs[cell.grade_id], recorded.get(cell.grade_id), outcome))
+            tests.append(_score_test(cell, refs[cell.grade_id], recorded.get(cell.grade_id), outcome,
+                                     faulted.get(cell.grade_id)))
         elif cell.kind == "manual":
             changed = manual_answer_changed(sol, nb, cell.grade_id)
             state = ("no answer written" if changed is False else
@@ -377,11 +243,13 @@ def grade_notebook(path, assignment: str | None = None, solutions_dir=None, limi
     return GradeResult(str(path), sol.assignment, sol.name, tests, notes, round(time.monotonic() - started, 2))
 
 
-def _score_test(cell, ref_cases: list[dict], got_cases, outcome: RunOutcome) -> TestResult:
+def _score_test(cell, ref_cases: list[dict], got_cases, outcome: RunOutcome, fault: str | None) -> TestResult:
     from .values import compare, partial_score
 
     cases, passed_w, total_w = [], 0.0, 0.0
-    if got_cases is None:
+    if fault:
+        why = fault
+    else:
         why = {"timeout": "not run: the notebook hit its time limit before this test",
                "crashed": "not run: the notebook's process died before this test",
                "garbled": "not run: the notebook's results could not be read"}.get(
@@ -389,19 +257,20 @@ def _score_test(cell, ref_cases: list[dict], got_cases, outcome: RunOutcome) -> 
     for i, ref in enumerate(ref_cases):
         total_w += ref["weight"]
         name = ref["name"]
-        if got_cases is None:
-            ok, reason = False, why
+        got = None
+        if got_cases is not None and i < len(got_cases) and type(got_cases[i]) is dict:
+            got = got_cases[i]
+        if got is None:
+            ok, reason = False, why if (fault or got_cases is None) else "not run (the test cell stopped before this case)"
+        elif got.get("name") != name:
+            ok, reason = False, "not run (the test cell stopped before this case)"
+        elif "error" in got:
+            ok, reason = False, str(got["error"])[:300]
+        elif "value" not in got:
+            ok, reason = False, "no value recorded"
         else:
-            got = got_cases[i] if i < len(got_cases) and type(got_cases[i]) is dict else None
-            if got is None or got.get("name") != name:
-                ok, reason = False, "not run (the test cell stopped before this case)"
-            elif "error" in got:
-                ok, reason = False, str(got["error"])[:300]
-            elif "value" not in got:
-                ok, reason = False, "no value recorded"
-            else:
-                ok, reason = compare(ref["rule"], got["value"], ref["want"] if ref["has_want"] else None,
-                                     rtol=ref.get("rtol"), atol=ref.get("atol"), options=ref.get("options"))
+            ok, reason = compare(ref["rule"], got["value"], ref["want"] if ref["has_want"] else None,
+                                 rtol=ref.get("rtol"), atol=ref.get("atol"), options=ref.get("options"))
         if ok:
             passed_w += ref["weight"]
         cases.append(CaseResult(name, ok, "" if ok else reason, "" if ok else str(ref.get("hint") or "")))

@@ -1,28 +1,53 @@
-"""The grading child process: runs a notebook's code and reports plain values, nothing else.
+"""The grading worker: a warm process that runs notebooks' code and reports plain values, nothing else.
 
-Started by autograder.grade as `python -m autograder.runner RESULT_FD` with a JSON job on stdin:
-    {"mode": "record" | "reference", "cells": [{"kind", "source", "label"}], "cell_timeout": s,
-     "case_timeout": s, "seed": int}
-It executes the cells in an IPython shell (so notebook syntax and magics work), and writes
-length-prefixed `torch.save` frames to RESULT_FD as it goes, so that a crash loses only what had
-not run yet:
-    {"event": "cell_error", "label", "error"}
-    {"event": "check", "grade_id", "cases": [{"name", "value"} | {"name", "error"}, ...]}
+`python -m autograder.runner CONTROL_FD` starts a *server* (autograder/worker.py starts it, inside
+the sandbox for student code). The server imports torch, IPython and the course's packages once,
+then waits for jobs on CONTROL_FD, a Unix SOCK_SEQPACKET socket. A job arrives as a small JSON
+message `{"op": "run", "limits": {...}, "seed": int, "mode": "record" | "reference"}` with three
+file descriptors: the job's cells (JSON, read to EOF), the result pipe and the log pipe.
+
+For each job the server forks a *program process* from its warm state (no new `import torch`),
+which runs the cells in an IPython shell (so notebook syntax and magics work) with the seeds reset
+before every cell. The program process writes frames to the server: `S` + cell index when a cell
+starts, `D` + a `torch.save` blob for each event, `E` at the end. The server forwards each complete
+`D` frame to the result pipe (8-byte length prefix), and supervises:
+
+- per-cell wall time (a soft SIGALRM inside the program first, then SIGKILL from the server),
+- the notebook's wall time, the number of processes, CPU time, memory and file size (rlimits);
+- a crash, kill or limit in cell k costs that cell only: the server kills every process of the
+  attempt, forks a fresh program process from the warm state and replays the notebook without
+  cell k (the cells before k run again silently). Each such fault is reported to the parent.
+
+After a job the server kills every process the job left behind (the server is a child subreaper,
+so nothing can escape it by daemonising), empties the scratch home and /tmp, and replies
+`{"op": "end", "status", "detail", "faults": [{"index", "error", "limit"}]}`.
+
+Events in the result stream (all plain data, read back with `torch.load(weights_only=True)`):
+    {"event": "cell_error", "index", "label", "error"}
+    {"event": "begin", "grade_id"}                     a test cell's Check was created
+    {"event": "case", "grade_id", "case": {"name", "value"} | {"name", "error"}}
 In "reference" mode (the trusted solution run) each case also carries its rule, options, hint,
-weight and the evaluated `want`.
-
-In "record" mode this process is untrusted: whatever it sends is only data that the parent
-checks for type and compares against references the student's code never saw.
+weight and the evaluated `want`. In "record" mode everything here is untrusted: the parent checks
+types and compares against references the student's code never saw.
 """
 from __future__ import annotations
 
+import ctypes
 import io
 import json
 import os
 import random
+import resource
+import select
+import shutil
 import signal
+import socket
 import struct
 import sys
+import time
+
+FRAME = struct.Struct(">cQ")  # kind, payload length
+MAX_FRAME = 64 * 2**20
 
 
 class CaseTimeout(Exception):
@@ -34,7 +59,7 @@ def _alarm(signum, frame):
 
 
 class _Timer:
-    """SIGALRM-based limit for one cell or one case; re-fires until the code gives up."""
+    """SIGALRM-based soft limit for one cell or one case; re-fires until the code gives up."""
 
     def __init__(self, seconds: float):
         self.seconds = seconds
@@ -49,23 +74,31 @@ class _Timer:
         return False
 
 
-class Session:
-    """Receives the cases of `Check` objects and sends them to the parent."""
+# -- the program process (untrusted in "record" mode) ----------------------------------------------
 
-    def __init__(self, out, mode: str, case_timeout: float):
+class Session:
+    """Receives the cases of `Check` objects and sends them to the server as they are recorded."""
+
+    def __init__(self, out: int, mode: str, case_timeout: float):
         self.out, self.mode, self.case_timeout = out, mode, case_timeout
-        self.cases: dict[str, list] = {}
+        self.quiet = False
+
+    def frame(self, kind: bytes, payload: bytes = b"") -> None:
+        data = FRAME.pack(kind, len(payload)) + payload
+        while data:
+            data = data[os.write(self.out, data):]
 
     def send(self, obj) -> None:
+        if self.quiet:
+            return
         import torch
 
         buf = io.BytesIO()
         torch.save(obj, buf)
-        data = buf.getvalue()
-        os.write(self.out, struct.pack(">Q", len(data)) + data)
+        self.frame(b"D", buf.getvalue())
 
     def begin_check(self, grade_id: str) -> None:
-        self.cases[grade_id] = []
+        self.send({"event": "begin", "grade_id": str(grade_id)})
 
     def record_case(self, grade_id, *, rule, name, got, want, has_want, hint, weight, **opts) -> None:
         from .check import evaluate
@@ -86,10 +119,10 @@ class Session:
                 raise RuntimeError(f"reference of {grade_id}/{name!r} failed: {ref_error}")
             case.update(rule=rule, hint=str(hint), weight=float(weight), has_want=has_want, want=ref,
                         **{k: v for k, v in opts.items()})
-        self.cases.setdefault(grade_id, []).append(case)
+        self.send({"event": "case", "grade_id": str(grade_id), "case": case})
 
     def end_check(self, grade_id: str) -> None:
-        self.send({"event": "check", "grade_id": grade_id, "cases": self.cases.pop(grade_id, [])})
+        pass
 
 
 def _seed(seed: int) -> None:
@@ -101,52 +134,403 @@ def _seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    out = int(argv[0])
-    job = json.loads(sys.stdin.read())
-    os.environ.setdefault("MPLBACKEND", "Agg")
+def _set_limits(limits: dict) -> None:
+    def cap(which, soft, hard=None):
+        try:
+            resource.setrlimit(which, (int(soft), int(hard if hard is not None else soft)))
+        except (ValueError, OSError):
+            pass
 
-    import torch
+    cap(resource.RLIMIT_CORE, 0)
+    if limits.get("memory_mb"):
+        # address space = what the warm process already maps + the allowance
+        with open("/proc/self/statm") as f:
+            base = int(f.read().split()[0]) * resource.getpagesize()
+        cap(resource.RLIMIT_AS, base + limits["memory_mb"] * 2**20)
+    if limits.get("cpu_seconds"):
+        cap(resource.RLIMIT_CPU, limits["cpu_seconds"], limits["cpu_seconds"] + 5)
+    if limits.get("file_mb"):
+        cap(resource.RLIMIT_FSIZE, limits["file_mb"] * 2**20)
+    if limits.get("nproc"):
+        cap(resource.RLIMIT_NPROC, limits["nproc"])
 
-    torch.set_num_threads(1)
+
+def program(job: dict, out: int, skip: set, quiet_until: int) -> int:
+    """Run the job's cells; returns the exit status. Runs in a forked child of the server."""
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
 
     from . import check as check_module
+    from .check import _error_text
 
+    limits = job["limits"]
+    _set_limits(limits)
     config = Config()
     config.HistoryManager.enabled = False
+    InteractiveShell.clear_instance()
     shell = InteractiveShell.instance(config=config)
-    session = Session(out, job["mode"], float(job.get("case_timeout", 30)))
-    check_module._SESSION = session
+    session = Session(out, job["mode"], float(limits.get("case_timeout", 10)))
     signal.signal(signal.SIGALRM, _alarm)
     seed = int(job.get("seed", 0))
-
-    for cell in job["cells"]:
+    cell_timeout = float(limits.get("cell_timeout", 60))
+    for index, cell in enumerate(job["cells"]):
+        if index in skip:
+            continue
+        session.quiet = index < quiet_until
+        session.frame(b"S", str(index).encode())
+        check_module._SESSION = session  # a cell may have reset it; tests must still record
+        signal.signal(signal.SIGALRM, _alarm)
         _seed(seed)
-        limit = 0 if cell["kind"] == "test" else float(job.get("cell_timeout", 60))
+        limit = 0 if cell["kind"] == "test" else cell_timeout
         try:
             with _Timer(limit):
                 result = shell.run_cell(cell["source"], store_history=False, silent=False)
-        except CaseTimeout:
-            session.send({"event": "cell_error", "label": cell["label"],
-                          "error": f"stopped after {limit:g} s (time limit per cell)"})
-            continue
-        error = result.error_before_exec or result.error_in_exec
+            error = result.error_before_exec or result.error_in_exec
+        except CaseTimeout as exc:
+            error = exc
         if error is not None:
             if isinstance(error, CaseTimeout):
                 text = f"stopped after {limit:g} s (time limit per cell)"
+            elif isinstance(error, MemoryError) or "can't allocate memory" in str(error):
+                text = f"ran out of memory (memory limit {limits.get('memory_mb')} MB): {_error_text(error)}"
             else:
-                from .check import _error_text
                 text = _error_text(error)
-            session.send({"event": "cell_error", "label": cell["label"], "error": text})
+            session.send({"event": "cell_error", "index": index, "label": cell["label"], "error": text})
             if job["mode"] == "reference":
+                session.frame(b"E")
                 return 3
-        check_module._SESSION = session  # a cell may have reset it; tests must still record
-    session.send({"event": "done"})
+    session.quiet = False
+    session.frame(b"E")
     return 0
 
 
+# -- the server (stays warm; supervises each job) --------------------------------------------------
+
+def _prctl(option: int, value: int) -> None:
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 4, 36
+
+
+def _descendants(root: int) -> list[int]:
+    """Every live process below `root` (from /proc)."""
+    parent = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                stat = f.read()
+            parent[int(name)] = int(stat[stat.rindex(b")") + 2:].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    children: dict[int, list[int]] = {}
+    for pid, ppid in parent.items():
+        children.setdefault(ppid, []).append(pid)
+    out, todo = [], list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def _reap() -> dict[int, int]:
+    """Collect every exited child: {pid: wait status}."""
+    done = {}
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return done
+        if pid == 0:
+            return done
+        done[pid] = status
+
+
+def _sweep() -> None:
+    """Kill every process below the server (the server is their subreaper, so that is all of them)."""
+    me = os.getpid()
+    for _ in range(200):
+        pids = _descendants(me)
+        if not pids:
+            break
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.005)
+        _reap()
+    _reap()
+
+
+def _wipe(paths) -> None:
+    """Empty the scratch folders the job could write (even what it made unreadable)."""
+    for top in paths:
+        if not os.path.isdir(top):
+            continue
+        for name in os.listdir(top):
+            path = os.path.join(top, name)
+            for dirpath, dirnames, _ in os.walk(path, topdown=True, onerror=None):
+                for d in dirnames:
+                    try:
+                        os.chmod(os.path.join(dirpath, d), 0o700)
+                    except OSError:
+                        pass
+            try:
+                if os.path.isdir(path) and not os.path.islink(path):
+                    os.chmod(path, 0o700)
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    os.unlink(path)
+            except OSError:
+                pass
+
+
+def _status_text(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = f"signal {sig}"
+        return f"was killed by {name}"
+    return f"exited with status {os.WEXITSTATUS(status)}"
+
+
+class Job:
+    """One notebook run: attempts, replays and their supervision."""
+
+    def __init__(self, job: dict, result_fd: int, log_fd: int, control_fd: int):
+        self.job, self.result_fd, self.log_fd, self.control_fd = job, result_fd, log_fd, control_fd
+        self.limits = job["limits"]
+        self.cells = job["cells"]
+        self.started = time.monotonic()
+        self.deadline = self.started + float(self.limits.get("notebook_timeout", 300))
+        self.sent = 0
+        self.overflow = False
+        self.garbage = False
+        self.faults: list[dict] = []
+
+    def forward(self, payload: bytes) -> None:
+        if self.overflow:
+            return
+        if self.sent + len(payload) > int(self.limits.get("max_result_bytes", 64 * 2**20)):
+            self.overflow = True
+            return
+        data = struct.pack(">Q", len(payload)) + payload
+        self.sent += len(payload)
+        try:
+            while data:
+                data = data[os.write(self.result_fd, data):]
+        except OSError:
+            self.overflow = True
+
+    def run(self) -> dict:
+        skip: set[int] = set()
+        quiet_until = -1
+        replays = int(self.limits.get("max_replays", 8))
+        status, detail = "finished", ""
+        while True:
+            kind, index, reason, limit = self.attempt(skip, quiet_until)
+            _sweep()
+            if kind == "end":
+                break
+            if kind == "timeout":
+                status, detail = "timeout", reason
+                break
+            label = self.cells[index]["label"] if index is not None and 0 <= index < len(self.cells) else None
+            self.faults.append({"index": index, "label": label, "error": reason, "limit": limit})
+            if index is None or len(self.faults) > replays:
+                status = "crashed"
+                detail = (f"the notebook's process {reason} outside any cell" if index is None else
+                          f"gave up after {replays} cells ended the notebook's process")
+                break
+            skip.add(index)
+            quiet_until = index
+        if self.overflow:
+            status, detail = "garbled", "the notebook sent back more data than the grader accepts"
+        return {"op": "end", "status": status, "detail": detail, "faults": self.faults,
+                "seconds": round(time.monotonic() - self.started, 3)}
+
+    def attempt(self, skip: set, quiet_until: int):
+        """Fork a program process and supervise it: ("end"|"fault"|"timeout", cell index, reason, limit)."""
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the program process
+            code = 70
+            try:
+                os.close(read_fd)
+                os.setsid()
+                os.dup2(self.log_fd, 1)
+                os.dup2(self.log_fd, 2)
+                for fd in (self.result_fd, self.log_fd, self.control_fd):
+                    os.close(fd)  # the program must not reach the parent except through its pipe
+                _prctl(PR_SET_DUMPABLE, 1)
+                code = program(self.job, write_fd, skip, quiet_until)
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(code)
+        os.close(write_fd)
+        os.set_blocking(read_fd, False)
+        limits = self.limits
+        cell_limit = float(limits.get("cell_timeout", 60)) + float(limits.get("kill_grace", 5))
+        max_procs = int(limits.get("max_processes", 0) or 0)
+        buf = bytearray()
+        current, cell_started, ended, exit_status, eof = None, time.monotonic(), False, None, False
+        next_count = 0.0
+        try:
+            while True:
+                now = time.monotonic()
+                wait = min(0.1, max(0.0, self.deadline - now))
+                if eof:
+                    time.sleep(wait)
+                    ready = []
+                else:
+                    try:
+                        ready, _, _ = select.select([read_fd], [], [], wait)
+                    except InterruptedError:
+                        ready = []
+                if ready:
+                    eof = self._read(read_fd, buf)
+                    current, cell_started, ended = self._consume(buf, current, cell_started, ended)
+                    eof = eof or self.garbage
+                for child, status in _reap().items():
+                    if child == pid:
+                        exit_status = status
+                if exit_status is not None:
+                    if not eof:  # what it wrote before it exited is still in the pipe
+                        self._read(read_fd, buf)
+                        current, cell_started, ended = self._consume(buf, current, cell_started, ended)
+                    if ended:
+                        return "end", None, "", None
+                    limit = self._limit_of(exit_status)
+                    reason = _status_text(exit_status)
+                    if limit == "cpu_seconds":
+                        reason += f" (CPU time limit {limits.get('cpu_seconds'):g} s)"
+                    elif limit == "file_mb":
+                        reason += f" (file size limit {limits.get('file_mb'):g} MB)"
+                    return "fault", current, reason, limit
+                now = time.monotonic()
+                if now >= self.deadline:
+                    return ("timeout", current, f"the notebook was stopped after "
+                            f"{limits.get('notebook_timeout', 300):g} s (time limit per notebook)", "notebook_timeout")
+                if current is not None and now - cell_started > cell_limit:
+                    return ("fault", current, f"was stopped after {limits.get('cell_timeout', 60):g} s "
+                            f"(time limit per cell)", "cell_timeout")
+                if max_procs and now >= next_count:
+                    next_count = now + 0.1
+                    if len(_descendants(os.getpid())) > max_procs:
+                        return ("fault", current, f"started more than {max_procs} processes "
+                                f"(process limit)", "max_processes")
+        finally:
+            os.close(read_fd)
+
+    def _consume(self, buf: bytearray, current, cell_started, ended):
+        """Act on the complete frames in buf: track the current cell, forward data, note the end."""
+        while len(buf) >= FRAME.size and not self.garbage:
+            kind, size = FRAME.unpack_from(buf)
+            if kind not in (b"S", b"D", b"E") or size > MAX_FRAME:
+                self.garbage = self.overflow = True  # garbage on the channel: stop reading it
+                break
+            if len(buf) < FRAME.size + size:
+                break
+            payload = bytes(buf[FRAME.size:FRAME.size + size])
+            del buf[:FRAME.size + size]
+            if kind == b"S":
+                if payload.isdigit():
+                    current, cell_started = int(payload), time.monotonic()
+            elif kind == b"D":
+                self.forward(payload)
+            else:
+                ended = True
+        return current, cell_started, ended
+
+    @staticmethod
+    def _read(fd: int, buf: bytearray) -> bool:
+        """Read what is available (at most 1 MiB at a time) into buf; True at end of file."""
+        for _ in range(16):
+            try:
+                chunk = os.read(fd, 1 << 16)
+            except BlockingIOError:
+                return False
+            if not chunk:
+                return True
+            buf.extend(chunk)
+        return False
+
+    def _limit_of(self, status: int):
+        """The limit a signal death stands for, if any."""
+        if os.WIFSIGNALED(status):
+            return {signal.SIGXCPU: "cpu_seconds", signal.SIGXFSZ: "file_mb"}.get(os.WTERMSIG(status))
+        return None
+
+
+def _preload() -> None:
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    import numpy  # noqa: F401
+    import torch
+
+    torch.set_num_threads(1)
+    import torch.nn  # noqa: F401
+    import torch.nn.functional  # noqa: F401
+    import matplotlib
+    import matplotlib.pyplot  # noqa: F401
+    from IPython.core.interactiveshell import InteractiveShell  # noqa: F401
+
+    from . import check, values  # noqa: F401
+    try:
+        import rnnlab  # noqa: F401
+        import rnnlab.plots  # noqa: F401
+    except ImportError:
+        pass
+    matplotlib.use("Agg")
+
+
+def serve(control_fd: int) -> int:
+    ctrl = socket.socket(fileno=control_fd)
+    _preload()
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    _prctl(PR_SET_DUMPABLE, 0)  # jobs run as the same user: they must not read or trace the server
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    scratch = [os.getcwd(), "/tmp", "/dev/shm"] if os.environ.get("AUTOGRADER_SANDBOXED") else [os.getcwd()]
+    home = os.getcwd()
+    ctrl.send(json.dumps({"op": "ready", "pid": os.getpid()}).encode())
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(ctrl, 1 << 16, 3)
+        except OSError:
+            return 0
+        if not message:
+            return 0
+        try:
+            request = json.loads(message)
+            if request.get("op") != "run" or len(fds) != 3:
+                raise ValueError("bad request")
+            job_fd, result_fd, log_fd = fds
+            with os.fdopen(job_fd, "rb") as f:
+                job = json.loads(f.read())
+            os.chdir(home)
+            reply = Job(job, result_fd, log_fd, ctrl.fileno()).run()
+        except Exception as exc:  # a broken request: report it, keep serving
+            reply = {"op": "end", "status": "crashed", "detail": f"worker error: {type(exc).__name__}: {exc}",
+                     "faults": []}
+        finally:
+            for fd in fds:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        _sweep()
+        _wipe(scratch)
+        ctrl.send(json.dumps(reply).encode())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(serve(int(sys.argv[1])))

@@ -23,6 +23,7 @@ REPO_DIR = Path(__file__).resolve().parent.parent
 SHARED_DIRS = ("autograder", "rnnlab", "data")
 HOME = "/sandbox"
 NOBODY = "65534"
+TMP_BYTES = 512 * 2**20  # the sandbox's /tmp lives in memory: cap it
 
 
 class SandboxUnavailable(RuntimeError):
@@ -45,7 +46,7 @@ def bwrap_args(scratch_home: Path) -> list[str]:
             "--uid", NOBODY, "--gid", NOBODY, "--hostname", "sandbox",
             "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
             # mounts apply in order: /tmp first, so binds below can live under /tmp (a clone in /tmp)
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+            "--proc", "/proc", "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
     for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
         path = Path("/") / name
         if path.is_symlink():

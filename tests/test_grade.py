@@ -6,7 +6,7 @@ import pytest
 
 from autograder.grade import Limits, grade_notebook
 from catalog import FULL_01, WRONG_01, expected_01
-from conftest import SOLUTIONS, gid, load, make_submission, release_of, run, solution_paths
+from conftest import SOLUTIONS, gid, load, make_submission, release_of, run, solution_answers, solution_paths
 
 pytestmark = pytest.mark.slow
 
@@ -116,11 +116,28 @@ def test_a_hanging_cell_costs_only_itself(first_solution, tmp_path):
     assert any("mcq_rnn_io: stopped after 2 s" in n for n in result.notes)
 
 
-def test_a_crash_keeps_the_grades_of_what_ran_before(first_solution, tmp_path):
+def test_a_crash_costs_only_its_own_question(first_solution, tmp_path):
+    """os._exit in an answer cell: that cell is skipped, everything before and after is graded."""
     overrides = {"mcq_rnn_io": 'import os\nos._exit(0)\n'}
     sub = make_submission(first_solution, tmp_path / "01_recurrence" / first_solution.name, overrides)
     result = grade_notebook(sub)
+    assert scores(result) == dict(FULL_01, test_mcq_rnn_io=0.0)
+    assert any(n.startswith("mcq_rnn_io exited with status 0; it was skipped") for n in result.notes), result.notes
+
+
+def test_a_crash_inside_a_test_costs_only_that_test(first_solution, tmp_path):
+    """The student's function kills the process when a test calls it: only that test loses points."""
+    overrides = {"rnn_forward": solution_answers(first_solution)["rnn_forward"]
+                 + "\n_real_forward = rnn_forward\n"
+                 "def rnn_forward(x, *args, **kw):\n"
+                 "    import os\n"
+                 "    if x.shape[0] == 1:\n"
+                 "        os.kill(os.getpid(), 9)\n"
+                 "    return _real_forward(x, *args, **kw)\n"}
+    sub = make_submission(first_solution, tmp_path / "01_recurrence" / first_solution.name, overrides)
+    result = grade_notebook(sub)
     got = scores(result)
-    assert got["test_rnn_forward"] == 4.0 and got["test_mcq_rnn_io"] == 0 and got["test_pulse_effect"] == 0
-    failed = next(t for t in result.tests if t.grade_id == "test_pulse_effect")
-    assert "died before this test" in failed.lines[0]
+    assert got == dict(FULL_01, test_rnn_forward=got["test_rnn_forward"]), got
+    assert 0 < got["test_rnn_forward"] < 4.0
+    forward = next(t for t in result.tests if t.grade_id == "test_rnn_forward")
+    assert any("killed by SIGKILL" in line for line in forward.lines), forward.lines

@@ -1,0 +1,274 @@
+"""The trusted side of a grading worker: start a warm runner process, send it jobs, read results.
+
+A `Worker` owns one runner server (autograder/runner.py), sandboxed for student code
+(autograder/sandbox.py). The server pays for `import torch` once; each job is a fork of it, so a
+class of submissions costs one start per worker, not one per submission. Everything that comes
+back is decoded here as plain data; nothing the runner says is taken as a score.
+
+    with Worker(sandboxed=True) as worker:
+        outcome = worker.run(cells, "record", limits)
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import sandbox
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_DIR = PACKAGE_DIR.parent
+NOBODY = 65534
+
+
+@dataclass
+class Limits:
+    """What one submission may use. Hitting a limit costs the cell (question) that hit it, named."""
+
+    notebook_timeout: float = 300.0  # wall time for the whole notebook, replays included (SIGKILL)
+    cell_timeout: float = 60.0  # wall time of one cell (SIGALRM first, SIGKILL 5 s later)
+    case_timeout: float = 10.0  # one test case's call into student code
+    cpu_seconds: float = 600.0  # CPU time of each program process (RLIMIT_CPU)
+    memory_mb: int = 2048  # address space a program may add to the warm runner (RLIMIT_AS)
+    file_mb: int = 256  # largest file a program may write (RLIMIT_FSIZE)
+    max_processes: int = 32  # processes a program may run at once (its own included)
+    max_replays: int = 8  # cells that may crash or be killed before the rest is given up
+    max_result_bytes: int = 64 * 2**20  # data the program may send back
+    max_log_bytes: int = 2 * 2**20  # printed output kept (the rest is read and dropped)
+
+    def job(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "max_log_bytes"}
+
+
+@dataclass
+class RunOutcome:
+    events: list[dict]
+    status: str  # "finished" | "timeout" | "crashed" | "garbled"
+    detail: str
+    log: str
+    faults: list[dict] = field(default_factory=list)  # cells that crashed or hit a limit (skipped)
+    seconds: float = 0.0
+
+
+class WorkerError(RuntimeError):
+    """The runner could not be started (a setup problem, not a student's)."""
+
+
+def child_env(home: str, sandboxed: bool) -> dict:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": home,
+        "TMPDIR": "/tmp" if sandboxed else home,
+        "LANG": "C.UTF-8",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": f"{home}/.matplotlib",
+        "IPYTHONDIR": f"{home}/.ipython",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONPATH": os.pathsep.join([str(REPO_DIR)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])),
+    }
+    if sandboxed:
+        env["AUTOGRADER_SANDBOXED"] = "1"
+    return env
+
+
+class Worker:
+    """One warm runner. `sandboxed=True` for student code; the solution's reference run uses False."""
+
+    def __init__(self, sandboxed: bool = True, start_timeout: float = 180.0):
+        self.want_sandbox = sandboxed
+        self.start_timeout = start_timeout
+        self.proc = None
+        self.sock = None
+        self.ready = False
+        self.sandboxed = False
+        self.jobs = 0
+
+    # -- life cycle --------------------------------------------------------------------------------
+    def start(self) -> "Worker":
+        """Start the runner (returns at once; the first job waits until it is warm)."""
+        if self.proc is not None:
+            return self
+        self.scratch = Path(tempfile.mkdtemp(prefix="autograder-"))
+        home = self.scratch / "home"
+        home.mkdir()
+        self.log_path = self.scratch / "runner.log"
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        argv = [sys.executable, "-m", "autograder.runner", str(theirs.fileno())]
+        preexec = None
+        try:
+            if self.want_sandbox:
+                argv, self.sandboxed = sandbox.command(argv, home)
+                if not self.sandboxed and os.geteuid() == 0:
+                    os.chmod(home, 0o777)
+                    preexec = _drop_privileges  # fallback as root: at least not root
+            env = child_env(sandbox.HOME if self.sandboxed else str(home), self.sandboxed)
+            with open(self.log_path, "wb") as log:
+                self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                             pass_fds=(theirs.fileno(),), cwd=home, env=env,
+                                             start_new_session=True, preexec_fn=preexec)
+        except BaseException:
+            ours.close()
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            raise
+        finally:
+            theirs.close()
+        self.sock = ours
+        self.ready = False
+        return self
+
+    def _await_ready(self) -> None:
+        self.sock.settimeout(self.start_timeout)
+        try:
+            message = self.sock.recv(1 << 16)
+        except (socket.timeout, OSError):
+            message = b""
+        if not message or json.loads(message).get("op") != "ready":
+            tail = self.log_path.read_text(errors="replace")[-1500:] if self.log_path.exists() else ""
+            self.stop()
+            raise WorkerError(f"the grading runner did not start: {tail.strip().splitlines()[-1:] or ['no output']}")
+        self.ready = True
+
+    def stop(self) -> None:
+        """Stop the runner and everything in it; remove its scratch folder."""
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # pragma: no cover
+                pass
+            self.proc = None
+            shutil.rmtree(self.scratch, ignore_errors=True)
+        self.ready = False
+
+    def __enter__(self) -> "Worker":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- jobs --------------------------------------------------------------------------------------
+    def run(self, cells, mode: str, limits: Limits, seed: int = 0) -> RunOutcome:
+        """Run program cells (autograder.notebooks.ProgramCell) in a fork of the runner."""
+        started = time.monotonic()
+        if self.proc is None or self.proc.poll() is not None:
+            self.stop()
+            self.start()
+        if not self.ready:
+            self._await_ready()
+        job = json.dumps({"mode": mode, "cells": [c.__dict__ for c in cells], "seed": seed,
+                          "limits": limits.job()}).encode()
+        job_r, job_w = os.pipe()
+        res_r, res_w = os.pipe()
+        log_r, log_w = os.pipe()
+        try:
+            socket.send_fds(self.sock, [b'{"op": "run"}'], [job_r, res_w, log_w])
+            sent = True
+        except OSError:
+            sent = False
+        finally:
+            for fd in (job_r, res_w, log_w):
+                os.close(fd)
+        received, log = bytearray(), bytearray()
+        readers = [threading.Thread(target=_drain, args=(res_r, received, limits.max_result_bytes + 2**20), daemon=True),
+                   threading.Thread(target=_drain, args=(log_r, log, limits.max_log_bytes), daemon=True),
+                   threading.Thread(target=_feed, args=(job_w, job), daemon=True)]
+        for t in readers:
+            t.start()
+        reply = None
+        if sent:
+            self.sock.settimeout(limits.notebook_timeout + 30)
+            try:
+                message = self.sock.recv(1 << 20)
+                reply = json.loads(message) if message else None
+            except (socket.timeout, OSError, ValueError):
+                reply = None
+        if reply is None or reply.get("op") != "end":
+            # the runner died (or was killed by the student's code) or stopped answering
+            self.stop()
+        for t in readers:
+            t.join(timeout=15)
+        self.jobs += 1
+        events, garbled = decode(bytes(received))
+        if reply is None or reply.get("op") != "end":
+            status, detail, faults = "crashed", "the grading process stopped answering and was killed", []
+        else:
+            status, detail = str(reply.get("status")), str(reply.get("detail", ""))
+            faults = reply.get("faults") if isinstance(reply.get("faults"), list) else []
+        if garbled and status == "finished":
+            status, detail = "garbled", garbled
+        if status == "finished" and not events and any(c.kind == "test" for c in cells):
+            status, detail = "crashed", "the notebook's process sent no results"
+        text = bytes(log).decode("utf-8", "replace")
+        return RunOutcome(events, status, detail, text, faults, round(time.monotonic() - started, 3))
+
+
+def _drop_privileges() -> None:  # pragma: no cover (runs in the child, only as root without bwrap)
+    os.setgroups([])
+    os.setgid(NOBODY)
+    os.setuid(NOBODY)
+
+
+def _feed(fd: int, data: bytes) -> None:
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+    except OSError:
+        pass
+
+
+def _drain(fd: int, into: bytearray, limit: int) -> None:
+    """Read fd to its end, keeping the first `limit` bytes (the rest is read and dropped)."""
+    with os.fdopen(fd, "rb", buffering=0) as f:
+        while True:
+            chunk = f.read(1 << 16)
+            if not chunk:
+                return
+            room = limit - len(into)
+            if room > 0:
+                into.extend(chunk[:room])
+
+
+def decode(data: bytes) -> tuple[list[dict], str]:
+    """Result frames -> events; stops at the first malformed frame and says why."""
+    import torch
+
+    from .values import PlainError, check_plain
+
+    events, pos = [], 0
+    while pos < len(data):
+        if pos + 8 > len(data):
+            return events, "the result stream was cut off"
+        (size,) = struct.unpack(">Q", data[pos:pos + 8])
+        if size > len(data) - pos - 8:
+            return events, "the result stream was cut off"
+        frame = data[pos + 8:pos + 8 + size]
+        pos += 8 + size
+        try:
+            event = torch.load(io.BytesIO(frame), weights_only=True)
+            check_plain(event)
+        except (PlainError, Exception) as exc:  # anything unreadable is treated as no data
+            return events, f"unreadable result data ({type(exc).__name__})"
+        if type(event) is not dict or type(event.get("event")) is not str:
+            return events, "unexpected result data"
+        events.append(event)
+    return events, ""
