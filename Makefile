@@ -7,13 +7,14 @@ STAMP := $(VENV)/.installed
 PIP_FLAGS ?= --quiet --disable-pip-version-check --no-input
 PYTEST_ARGS ?=
 LAB_ARGS ?=
+GRADESCOPE_ARGS ?=
 FIRST_NOTEBOOK := course/01_recurrence/01_the_rnn_recurrence.ipynb
 # Jupyter refuses to start as root (containers, CI) unless told to
 LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # nbgrader shells out to alembic: the environment's bin/ must be on PATH
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup sandbox lab test course bench format clean help
+.PHONY: setup sandbox lab test course bench format gradescope clean help
 
 help:
 	@echo "make lab     set up (if needed) and open the course in JupyterLab"
@@ -22,6 +23,7 @@ help:
 	@echo "make course  regenerate course/ (student notebooks) from solutions/"
 	@echo "make format  normalise the notebooks in solutions/ (clear outputs, stable JSON)"
 	@echo "make bench   print run and grading times per notebook"
+	@echo "make gradescope  build dist/gradescope/<assignment>.zip, the autograders to upload to Gradescope"
 
 setup: $(STAMP) sandbox
 
@@ -63,6 +65,10 @@ format: setup
 
 bench: setup
 	$(BIN)/python -m autograder.bench
+
+# one autograder zip per assignment; GRADESCOPE_ARGS="01_recurrence" builds only that one
+gradescope: setup
+	$(BIN)/python -m autograder.gradescope $(GRADESCOPE_ARGS)
 
 clean:
 	rm -rf grading .pytest_cache
