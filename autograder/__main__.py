@@ -1,6 +1,6 @@
-"""Command line: `python -m autograder grade NOTEBOOK.ipynb [--json OUT] [--assignment NAME]`.
+"""Command line: `python -m autograder grade NOTEBOOK.ipynb` and `python -m autograder grade-class SUBMITTED_DIR`.
 
-Exit status: 0 when grading completed (whatever the score), 2 when the input cannot be graded
+Exit status: 0 when grading completed (whatever the scores), 2 when the input cannot be graded
 (one line on stderr), 1 when the grader itself failed (one line on stderr).
 """
 from __future__ import annotations
@@ -22,6 +22,18 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--solutions", metavar="DIR", help="solution notebooks (default: the course's solutions/)")
     g.add_argument("--timeout", type=float, default=300.0, help="wall-time limit for the notebook, s (default 300)")
     g.add_argument("--quiet", action="store_true", help="print only the table, no failure details")
+    c = sub.add_parser("grade-class", help="grade a folder of submissions <student>/<assignment>/<notebook>.ipynb "
+                                           "in parallel; write results, a CSV gradebook, nbgrader's gradebook and feedback")
+    c.add_argument("submitted", help="nbgrader's submitted/ folder (or any folder laid out the same way)")
+    c.add_argument("--out", metavar="DIR", help="where results/ and class-grades.csv go (default: grading/)")
+    c.add_argument("--workers", type=int, default=None, help="submissions graded at once (default: CPU cores)")
+    c.add_argument("--assignment", action="append", help="grade only this assignment (repeatable)")
+    c.add_argument("--solutions", metavar="DIR", help="solution notebooks (default: the course's solutions/)")
+    c.add_argument("--timeout", type=float, default=300.0, help="wall-time limit per notebook, s (default 300)")
+    c.add_argument("--no-gradebook", action="store_true",
+                   help="do not record scores in nbgrader's gradebook nor write HTML feedback")
+    c.add_argument("--force", action="store_true", help="grade everything again, even unchanged submissions")
+    c.add_argument("--quiet", action="store_true", help="no progress output")
     return parser
 
 
@@ -46,6 +58,8 @@ def _run(args) -> int:
     from .grade import AuthoringError, Limits, grade_notebook
     from .report import text_report, write_json
 
+    if args.command == "grade-class":
+        return _run_class(args)
     try:
         result = grade_notebook(args.notebook, assignment=args.assignment, solutions_dir=args.solutions,
                                 limits=Limits(notebook_timeout=args.timeout))
@@ -62,6 +76,24 @@ def _run(args) -> int:
         except OSError as exc:
             print(f"cannot write {args.json}: {exc.strerror}", file=sys.stderr)
             return 2
+    return 0
+
+
+def _run_class(args) -> int:
+    from .classgrade import grade_class, summary_text
+    from .grade import AuthoringError, Limits
+
+    try:
+        summary = grade_class(args.submitted, out=args.out, workers=args.workers, assignments=args.assignment,
+                              solutions=args.solutions, limits=Limits(notebook_timeout=args.timeout),
+                              gradebook=not args.no_gradebook, force=args.force, quiet=args.quiet)
+    except GradingInputError as exc:
+        print(f"cannot grade: {exc}", file=sys.stderr)
+        return 2
+    except AuthoringError as exc:
+        print(f"grader error (a course bug, not the students'): {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 1
+    print(summary_text(summary))
     return 0
 
 

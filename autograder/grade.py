@@ -99,11 +99,15 @@ def _cache_dir() -> Path:
     return Path(env) if env else REPO_DIR / "grading" / "cache"
 
 
-def _code_digest() -> str:
+def code_digest() -> str:
+    """A digest of the grader code that references depend on."""
     h = hashlib.sha256()
     for name in ("check.py", "runner.py", "values.py", "notebooks.py", "worker.py"):
         h.update((PACKAGE_DIR / name).read_bytes())
     return h.hexdigest()
+
+
+_REFS: dict[str, dict] = {}  # loaded references of this process, by cache file
 
 
 def references(sol: Solution, limits: Limits | None = None) -> dict[str, list[dict]]:
@@ -115,12 +119,15 @@ def references(sol: Solution, limits: Limits | None = None) -> dict[str, list[di
 
     from .values import check_plain, compare
 
-    key = hashlib.sha256(sol.path.read_bytes() + _code_digest().encode() + torch.__version__.encode()).hexdigest()[:24]
+    key = hashlib.sha256(sol.path.read_bytes() + code_digest().encode() + torch.__version__.encode()).hexdigest()[:24]
     cache = _cache_dir() / f"{sol.assignment}--{sol.name}--{key}.pt"
+    if str(cache) in _REFS:
+        return _REFS[str(cache)]
     if cache.exists():
         try:
             refs = torch.load(cache, weights_only=True)
             check_plain(refs)
+            _REFS[str(cache)] = refs
             return refs
         except Exception:
             cache.unlink(missing_ok=True)
@@ -153,6 +160,7 @@ def references(sol: Solution, limits: Limits | None = None) -> dict[str, list[di
         os.replace(tmp, cache)
     except OSError:
         pass  # a read-only install grades without a cache
+    _REFS[str(cache)] = refs
     return refs
 
 

@@ -24,6 +24,8 @@ class GradingInputError(Exception):
 def read_notebook(path: Path) -> dict:
     """Read a notebook file, or raise GradingInputError saying in one line what is wrong with it."""
     path = Path(path)
+    if path.is_symlink():  # a link could point at a solution notebook or another student's work
+        raise GradingInputError(f"{path}: is a symbolic link; submit the notebook file itself")
     if not path.exists():
         raise GradingInputError(f"{path}: no such file")
     if path.is_dir():

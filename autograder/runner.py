@@ -213,7 +213,7 @@ def _prctl(option: int, value: int) -> None:
         pass
 
 
-PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 4, 36
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 1, 4, 36
 
 
 def _descendants(root: int) -> list[int]:
@@ -372,6 +372,7 @@ class Job:
                 for fd in (self.result_fd, self.log_fd, self.control_fd):
                     os.close(fd)  # the program must not reach the parent except through its pipe
                 _prctl(PR_SET_DUMPABLE, 1)
+                _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
                 code = program(self.job, write_fd, skip, quiet_until)
                 sys.stdout.flush()
                 sys.stderr.flush()
@@ -497,6 +498,7 @@ def serve(control_fd: int) -> int:
     ctrl = socket.socket(fileno=control_fd)
     _preload()
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the grader died: so does the server (and its jobs)
     _prctl(PR_SET_DUMPABLE, 0)  # jobs run as the same user: they must not read or trace the server
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     scratch = [os.getcwd(), "/tmp", "/dev/shm"] if os.environ.get("AUTOGRADER_SANDBOXED") else [os.getcwd()]

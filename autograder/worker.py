@@ -112,7 +112,7 @@ class Worker:
         try:
             if self.want_sandbox:
                 argv, self.sandboxed = sandbox.command(argv, home)
-                if not self.sandboxed and os.geteuid() == 0:
+                if not self.sandboxed and os.geteuid() == 0 and sandbox.mode() == "auto" and _nobody_can_run():
                     os.chmod(home, 0o777)
                     preexec = _drop_privileges  # fallback as root: at least not root
             env = child_env(sandbox.HOME if self.sandboxed else str(home), self.sandboxed)
@@ -226,6 +226,22 @@ def _drop_privileges() -> None:  # pragma: no cover (runs in the child, only as 
     os.setgroups([])
     os.setgid(NOBODY)
     os.setuid(NOBODY)
+
+
+def _nobody_can_run() -> bool:
+    """Whether an unprivileged user can reach Python, its packages and this repository."""
+    import stat
+
+    paths = {Path(os.path.realpath(sys.executable)), Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), REPO_DIR}
+    for path in paths:
+        for part in [path, *path.parents]:
+            try:
+                mode = part.stat().st_mode
+            except OSError:
+                return False
+            if not mode & stat.S_IXOTH or (part == path and not mode & (stat.S_IROTH | stat.S_IXOTH)):
+                return False
+    return True
 
 
 def _feed(fd: int, data: bytes) -> None:

@@ -1,0 +1,321 @@
+"""Grading a whole class: `python -m autograder grade-class SUBMITTED_DIR`.
+
+SUBMITTED_DIR is laid out as nbgrader's submitted/ folder: <student>/<assignment>/<notebook>.ipynb.
+Every expected notebook of every student and assignment is graded in parallel by warm, sandboxed
+workers (one `import torch` per worker, not per submission). For each it writes
+
+    OUT/results/<student>/<assignment>/<notebook>.json   Gradescope-format result + what produced it
+    OUT/class-grades.csv                                 one row per student and assignment
+
+and, unless --no-gradebook, records the scores in nbgrader's gradebook (formgrader shows them and
+instructors add manual grades there) and writes each student's HTML feedback (no hidden tests).
+
+A run can be interrupted and started again: a result is reused when the submission file, the
+solution, the grader's code, the limits and torch are all unchanged (its fingerprint), so nothing
+is graded twice and a re-run gives identical files.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import queue
+import re
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from .grade import (AuthoringError, GradeResult, Limits, TestResult, code_digest, default_solutions_dir,
+                    grade_notebook, references)
+from .notebooks import GradingInputError, load_solution, solution_notebooks
+from .report import gradescope_results
+from .worker import Worker
+
+SKIP_NAMES = re.compile(r"^\.|^__|\.ipynb_checkpoints$")
+
+
+@dataclass
+class Task:
+    student: str
+    assignment: str
+    notebook: str  # the expected name, without .ipynb
+    path: Path | None  # the file to grade (None: not submitted)
+    note: str = ""
+
+
+def discover(submitted: Path, solutions: Path, assignments: list[str] | None) -> list[Task]:
+    """Every (student, assignment, expected notebook) of the submitted folder, sorted."""
+    expected: dict[str, list[str]] = {}
+    for sol in solution_notebooks(solutions):
+        expected.setdefault(sol.parent.name, []).append(sol.stem)
+    tasks = []
+    for student_dir in sorted(p for p in submitted.iterdir() if p.is_dir() and not SKIP_NAMES.search(p.name)):
+        for adir in sorted(p for p in student_dir.iterdir() if p.is_dir() and not SKIP_NAMES.search(p.name)):
+            if adir.name not in expected or (assignments and adir.name not in assignments):
+                continue
+            present = sorted(p for p in adir.glob("*.ipynb") if not SKIP_NAMES.search(p.name))
+            names = expected[adir.name]
+            for name in names:
+                path = adir / f"{name}.ipynb"
+                if path.exists() or path.is_symlink():
+                    tasks.append(Task(student_dir.name, adir.name, name, path))
+                    continue
+                others = [p for p in present if p.stem not in names]
+                if len(names) == 1 and len(others) == 1:  # renamed by the learner: grade it anyway
+                    tasks.append(Task(student_dir.name, adir.name, name, others[0],
+                                      f"graded {others[0].name} (the notebook was renamed from {name}.ipynb)"))
+                else:
+                    tasks.append(Task(student_dir.name, adir.name, name, None))
+    return tasks
+
+
+def fingerprint(task: Task, solutions: Path, limits: Limits) -> str:
+    import torch
+
+    h = hashlib.sha256()
+    if task.path is not None:
+        try:
+            h.update(b"link" if task.path.is_symlink() else task.path.read_bytes())
+        except OSError as exc:
+            h.update(f"unreadable {exc.errno}".encode())
+    sol = solutions / task.assignment / f"{task.notebook}.ipynb"
+    h.update(sol.read_bytes())
+    h.update(code_digest().encode())
+    h.update(torch.__version__.encode())
+    h.update(json.dumps(limits.__dict__, sort_keys=True).encode())
+    h.update(task.note.encode())
+    return h.hexdigest()
+
+
+def failed_result(task: Task, solutions: Path, why: str) -> GradeResult:
+    """A result for a notebook that could not be graded: every test 0 with the reason."""
+    sol = load_solution(solutions / task.assignment / f"{task.notebook}.ipynb")
+    tests = [TestResult(c.grade_id, c.title, 0.0, c.points, manual=c.kind == "manual", message=why)
+             for c in sol.cells if c.kind in ("test", "manual")]
+    return GradeResult(str(task.path or ""), task.assignment, task.notebook, tests, [why], 0.0)
+
+
+class Progress:
+    """A one-line progress bar on a terminal, a line per submission otherwise."""
+
+    def __init__(self, total: int, quiet: bool = False, stream=sys.stderr):
+        self.total, self.done, self.quiet, self.stream = total, 0, quiet, stream
+        self.started = time.monotonic()
+        self.tty = stream.isatty()
+        self.lock = threading.Lock()
+
+    def step(self, label: str) -> None:
+        with self.lock:
+            self.done += 1
+            if self.quiet:
+                return
+            elapsed = time.monotonic() - self.started
+            eta = elapsed / self.done * (self.total - self.done)
+            if self.tty:
+                width = 30
+                filled = int(width * self.done / max(self.total, 1))
+                self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
+                                  f"{elapsed:5.0f} s, ~{eta:.0f} s left  {label[:40]:<40}")
+                if self.done == self.total:
+                    self.stream.write("\n")
+            else:
+                self.stream.write(f"[{self.done}/{self.total}] {label}\n")
+            self.stream.flush()
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def grade_class(submitted, out=None, workers: int | None = None, assignments: list[str] | None = None,
+                solutions=None, limits: Limits | None = None, gradebook: bool = True, course_root=None,
+                force: bool = False, quiet: bool = False, log=sys.stderr) -> dict:
+    """Grade every submission of SUBMITTED_DIR; returns a summary dict (see module docstring)."""
+    submitted = Path(submitted)
+    if not submitted.is_dir():
+        raise GradingInputError(f"{submitted}: no such folder (expected <student>/<assignment>/<notebook>.ipynb)")
+    solutions = Path(solutions) if solutions else default_solutions_dir()
+    course_root = Path(course_root) if course_root else solutions.resolve().parent
+    out = Path(out) if out else course_root / "grading"
+    limits = limits or Limits()
+    workers = max(1, workers or os.cpu_count() or 1)
+    tasks = discover(submitted, solutions, assignments)
+    if not tasks:
+        raise GradingInputError(f"{submitted}: no submissions found (expected <student>/<assignment>/<notebook>.ipynb "
+                                f"with assignments from {solutions})")
+    started = time.monotonic()
+
+    # references first, once per notebook (a course bug stops the run before any student is graded)
+    for key in sorted({(t.assignment, t.notebook) for t in tasks}):
+        references(load_solution(solutions / key[0] / f"{key[1]}.ipynb"), limits)
+
+    results_dir = out / "results"
+    todo, reused = [], 0
+    prints = {}
+    for task in tasks:
+        prints[id(task)] = fingerprint(task, solutions, limits)
+        path = results_dir / task.student / task.assignment / f"{task.notebook}.json"
+        if not force and path.exists():
+            try:
+                if json.loads(path.read_text())["extra_data"]["fingerprint"] == prints[id(task)]:
+                    reused += 1
+                    continue
+            except (ValueError, KeyError, TypeError, OSError):
+                pass
+        todo.append(task)
+
+    progress = Progress(len(todo), quiet)
+    pool: queue.Queue = queue.Queue()
+    started_workers = [Worker(sandboxed=True).start() for _ in range(min(workers, len(todo)))]
+    for w in started_workers:
+        pool.put(w)
+
+    def run(task: Task) -> tuple[Task, GradeResult, str]:
+        if task.path is None:
+            return task, failed_result(task, solutions, f"{task.notebook}.ipynb was not submitted"), "missing"
+        worker = pool.get()
+        try:
+            result = grade_notebook(task.path, assignment=task.assignment, solutions_dir=solutions,
+                                    limits=limits, worker=worker)
+            if task.note:
+                result.notes.insert(0, task.note)
+            return task, result, "graded"
+        except GradingInputError as exc:
+            return task, failed_result(task, solutions, f"cannot grade: {exc}"), "error"
+        except Exception as exc:  # never lose the other students' grades
+            return task, failed_result(task, solutions, f"grader error: {type(exc).__name__}: {exc}"), "error"
+        finally:
+            pool.put(worker)
+
+    graded_pairs = set()
+    try:
+        with ThreadPoolExecutor(max_workers=len(started_workers) or 1) as ex:
+            futures = [ex.submit(run, t) for t in todo]
+            for fut in as_completed(futures):
+                task, result, status = fut.result()
+                data = gradescope_results(result)
+                data["extra_data"].update(student=task.student, status=status, fingerprint=prints[id(task)],
+                                          error=result.notes[0] if status != "graded" else "",
+                                          submission=str(task.path or ""))
+                write_atomic(results_dir / task.student / task.assignment / f"{task.notebook}.json",
+                             json.dumps(data, indent=2, sort_keys=True) + "\n")
+                graded_pairs.add((task.student, task.assignment))
+                progress.step(f"{task.student}/{task.assignment}/{task.notebook}: "
+                              f"{data['score']:g}/{data['extra_data']['autograded_max_score']:g}"
+                              + ("" if status == "graded" else f" ({status})"))
+    finally:
+        for w in started_workers:
+            w.stop()
+
+    rows = write_csv(tasks, results_dir, out / "class-grades.csv")
+    recorded = []
+    if gradebook:
+        recorded = record_all(course_root, submitted, tasks, results_dir, graded_pairs, log)
+    return {"submissions": len(tasks), "graded": len(todo), "reused": reused, "rows": rows,
+            "csv": str(out / "class-grades.csv"), "recorded": recorded,
+            "seconds": round(time.monotonic() - started, 1)}
+
+
+def write_csv(tasks: list[Task], results_dir: Path, path: Path) -> int:
+    """One row per student and assignment: totals, any error, and the score of every question."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for task in tasks:
+        data = json.loads((results_dir / task.student / task.assignment / f"{task.notebook}.json").read_text())
+        groups.setdefault((task.student, task.assignment), []).append(data)
+    questions: list[str] = []
+    for datas in groups.values():
+        for data in datas:
+            for t in data["tests"]:
+                col = f"{data['extra_data']['notebook']}/{t['name'].split(':')[0]}"
+                if col not in questions:
+                    questions.append(col)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["student", "assignment", "score", "max_score", "manual_max_score", "status", "error", *questions])
+    for (student, assignment), datas in sorted(groups.items()):
+        scores = {}
+        for data in datas:
+            for t in data["tests"]:
+                manual = "manually graded" in t.get("tags", [])
+                scores[f"{data['extra_data']['notebook']}/{t['name'].split(':')[0]}"] = "" if manual else f"{t['score']:g}"
+        statuses = {d["extra_data"]["status"] for d in datas}
+        status = "graded" if statuses == {"graded"} else "error" if "error" in statuses else sorted(statuses - {"graded"})[0]
+        errors = "; ".join(d["extra_data"]["error"] for d in datas if d["extra_data"]["error"])
+        writer.writerow([student, assignment,
+                         f"{round(sum(d['score'] for d in datas), 2):g}",
+                         f"{sum(d['extra_data']['autograded_max_score'] for d in datas):g}",
+                         f"{sum(d['extra_data']['manual_max_score'] for d in datas):g}",
+                         status, errors, *[scores.get(q, "") for q in questions]])
+    write_atomic(path, buf.getvalue())
+    return len(groups)
+
+
+def record_all(course_root: Path, submitted: Path, tasks, results_dir: Path, fresh: set, log) -> list:
+    """Put the scores in nbgrader's gradebook and write feedback (serially: one SQLite database).
+
+    A pair is recorded when it was graded in this run or its results carry no `recorded` mark (an
+    interrupted run); the mark is written after nbgrader has the scores."""
+    from . import classroom
+
+    pairs: dict[tuple[str, str], list[Task]] = {}
+    for task in tasks:
+        pairs.setdefault((task.student, task.assignment), []).append(task)
+    done = []
+    for (student, assignment), group in sorted(pairs.items()):
+        paths = [results_dir / t.student / t.assignment / f"{t.notebook}.json" for t in group]
+        datas = [json.loads(p.read_text()) for p in paths]
+        if (student, assignment) not in fresh and all(d["extra_data"].get("recorded") for d in datas):
+            continue
+        if all(d["extra_data"]["status"] == "missing" for d in datas):
+            continue  # nothing submitted: nbgrader has no submission to record (formgrader says so)
+        try:
+            results, errors = {}, {}
+            for task, data in zip(group, datas):
+                if data["extra_data"]["status"] == "graded":
+                    results[task.notebook] = result_from_json(data)
+                else:
+                    errors[task.notebook] = data["extra_data"]["error"]
+            classroom.record(course_root, submitted, student, assignment, results, errors)
+            classroom.feedback(course_root, student, assignment)
+        except Exception as exc:  # the gradebook step never loses the grades already written
+            print(f"grade-class: could not record {student}/{assignment} in nbgrader's gradebook: "
+                  f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=log)
+            continue
+        for path, data in zip(paths, datas):
+            data["extra_data"]["recorded"] = True
+            write_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+        done.append(f"{student}/{assignment}")
+    return done
+
+
+def result_from_json(data: dict) -> GradeResult:
+    """The GradeResult a results JSON was written from (what classroom.record needs)."""
+    from .grade import CaseResult  # noqa: F401 (cases are not needed: lines are kept as the message)
+
+    tests = []
+    for t in data["tests"]:
+        gid = t["name"].split(":")[0]
+        title = t["name"].split(": ", 1)[1] if ": " in t["name"] else gid
+        manual = "manually graded" in t.get("tags", [])
+        tests.append(TestResult(gid, title, float(t["score"]), float(t["max_score"]), manual=manual,
+                                message=t.get("output", "")))
+    extra = data["extra_data"]
+    return GradeResult(extra.get("submission", ""), extra["assignment"], extra["notebook"], tests, [],
+                       float(data.get("execution_time", 0.0)))
+
+
+def summary_text(summary: dict) -> str:
+    lines = [f"{summary['submissions']} notebooks: {summary['graded']} graded now, {summary['reused']} unchanged "
+             f"since the last run ({summary['seconds']:g} s)",
+             f"gradebook CSV: {summary['csv']} ({summary['rows']} rows: one per student and assignment)"]
+    if summary["recorded"]:
+        lines.append(f"recorded in nbgrader's gradebook with feedback: {len(summary['recorded'])} submissions")
+    return "\n".join(lines)
