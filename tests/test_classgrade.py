@@ -1,0 +1,121 @@
+"""`python -m autograder grade-class`: a folder of submissions in, results, CSV and gradebook out."""
+import csv
+import json
+import shutil
+
+import pytest
+
+from autograder.classgrade import discover, grade_class
+from autograder.notebooks import GradingInputError
+from catalog import FULL_01, WRONG_01, expected_01
+from conftest import COURSE, ROOT, SOLUTIONS, make_submission, run
+
+ASSIGNMENT = "01_recurrence"
+NAME = "01_the_rnn_recurrence"
+
+
+def notebook(submitted, student, name=NAME):
+    return submitted / student / ASSIGNMENT / f"{name}.ipynb"
+
+
+def test_discover_follows_nbgrader_layout(tmp_path):
+    sub = tmp_path / "submitted"
+    for student in ("ann", "bob", ".hidden"):
+        notebook(sub, student).parent.mkdir(parents=True)
+        notebook(sub, student).write_text("{}")
+    renamed = notebook(sub, "cy", "my copy of the notebook")
+    renamed.parent.mkdir(parents=True)
+    renamed.write_text("{}")
+    (sub / "dan" / ASSIGNMENT).mkdir(parents=True)  # folder, no notebook
+    (sub / "eve" / "not_an_assignment").mkdir(parents=True)
+    (sub / "ann" / ASSIGNMENT / ".ipynb_checkpoints").mkdir()
+    tasks = discover(sub, SOLUTIONS, None)
+    assert [(t.student, t.notebook, t.path.name if t.path else None) for t in tasks] == [
+        ("ann", NAME, f"{NAME}.ipynb"), ("bob", NAME, f"{NAME}.ipynb"),
+        ("cy", NAME, "my copy of the notebook.ipynb"), ("dan", NAME, None)]
+    assert "renamed" in tasks[2].note
+    assert discover(sub, SOLUTIONS, ["other"]) == []
+
+
+def test_an_empty_or_missing_folder_is_bad_input(tmp_path):
+    with pytest.raises(GradingInputError, match="no such folder"):
+        grade_class(tmp_path / "nope", gradebook=False)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(GradingInputError, match="no submissions found"):
+        grade_class(tmp_path / "empty", gradebook=False)
+
+
+def rows_of(path):
+    with open(path, newline="") as f:
+        return {r["student"]: r for r in csv.DictReader(f)}
+
+
+@pytest.mark.slow
+def test_a_class_is_graded_and_a_rerun_changes_nothing(first_solution, tmp_path):
+    sub, out = tmp_path / "submitted", tmp_path / "out"
+    make_submission(first_solution, notebook(sub, "honest"))
+    make_submission(first_solution, notebook(sub, "wrong"), WRONG_01["forgot_b_hh"][0])
+    make_submission(first_solution, notebook(sub, "crash"), {"mcq_rnn_io": "import os\nos._exit(1)\n"})
+    notebook(sub, "broken").parent.mkdir(parents=True)
+    notebook(sub, "broken").write_bytes(b"\xff\xfe not a notebook")
+    (sub / "absent" / ASSIGNMENT).mkdir(parents=True)
+
+    summary = grade_class(sub, out=out, workers=2, gradebook=False, quiet=True)
+    assert summary["graded"] == 5 and summary["reused"] == 0 and summary["rows"] == 5
+    rows = rows_of(out / "class-grades.csv")
+    assert set(rows) == {"honest", "wrong", "crash", "broken", "absent"}
+    assert rows["honest"]["score"] == "19" and rows["honest"]["status"] == "graded"
+    assert float(rows["wrong"]["score"]) == pytest.approx(sum(expected_01("forgot_b_hh").values()))
+    assert rows["wrong"][f"{NAME}/test_rnn_step"] == "1.5"
+    assert float(rows["crash"]["score"]) == sum(FULL_01.values()) - FULL_01["test_mcq_rnn_io"]
+    assert rows["broken"]["status"] == "error" and "not UTF-8" in rows["broken"]["error"]
+    assert rows["absent"]["status"] == "missing" and "not submitted" in rows["absent"]["error"]
+    assert all(r["max_score"] == "19" and r["manual_max_score"] == "3" for r in rows.values())
+    result = json.loads((out / "results" / "crash" / ASSIGNMENT / f"{NAME}.json").read_text())
+    assert result["score"] == 17 and "exited with status 1" in result["output"]
+
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    again = grade_class(sub, out=out, workers=2, gradebook=False, quiet=True)
+    assert again["graded"] == 0 and again["reused"] == 5
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+    # an interrupted run: what was written stays, only what is missing or changed is graded
+    (out / "results" / "honest" / ASSIGNMENT / f"{NAME}.json").unlink()
+    make_submission(first_solution, notebook(sub, "wrong"))  # the student fixed the bug and resubmitted
+    third = grade_class(sub, out=out, workers=1, gradebook=False, quiet=True)
+    assert third["graded"] == 2 and third["reused"] == 3
+    rows = rows_of(out / "class-grades.csv")
+    assert rows["honest"]["score"] == "19" and rows["wrong"]["score"] == "19"
+
+
+@pytest.mark.slow
+def test_scores_reach_nbgrader_gradebook_and_feedback(first_solution, tmp_path):
+    root = tmp_path / "course-root"
+    shutil.copytree(SOLUTIONS, root / "solutions")
+    shutil.copytree(COURSE, root / "course")
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    assert run(["nbgrader", "generate_assignment", ASSIGNMENT, "--force"], cwd=root).returncode == 0
+    sub = root / "grading" / "submitted"
+    make_submission(first_solution, notebook(sub, "honest"))
+    make_submission(first_solution, notebook(sub, "wrong"), WRONG_01["forgot_b_hh"][0])
+    proc = run([str(ROOT / ".venv" / "bin" / "python"), "-m", "autograder", "grade-class", str(sub),
+                "--solutions", str(root / "solutions"), "--workers", "2", "--quiet"])
+    assert proc.returncode == 0, proc.stderr
+    assert "recorded in nbgrader's gradebook with feedback: 2" in proc.stdout
+
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{root / 'grading' / 'gradebook.db'}") as gb:
+        honest = gb.find_submission(ASSIGNMENT, "honest")
+        wrong = gb.find_submission_notebook(NAME, ASSIGNMENT, "wrong")
+        assert honest.score == 19
+        assert {g.name: g.auto_score for g in wrong.grades if g.auto_score is not None} == {
+            k: pytest.approx(v) for k, v in expected_01("forgot_b_hh").items()}
+    page = (root / "grading" / "feedback" / "wrong" / ASSIGNMENT / f"{NAME}.html").read_text()
+    assert "BEGIN HIDDEN TESTS" not in page and "hint" in page
+
+    # re-running without changes neither grades nor records anything again
+    proc = run([str(ROOT / ".venv" / "bin" / "python"), "-m", "autograder", "grade-class", str(sub),
+                "--solutions", str(root / "solutions"), "--quiet"])
+    assert proc.returncode == 0 and "0 graded now, 2 unchanged" in proc.stdout
+    assert "recorded" not in proc.stdout.splitlines()[-1]
+
