@@ -5,6 +5,12 @@
 - grade: `python -m autograder grade` on the released notebook with the solution's answers spliced
   in (a perfect submission), as a separate process, reference cache warm;
 - grade (cold): the same with an empty reference cache, the first grade of an assignment.
+- class: the same class of submissions per assignment (--students, default 20: honest ones and
+  typical unfinished ones, which answer only the first k questions) graded by plain
+  `nbgrader autograde` (one kernel per submission, serial), by `grade-class` with 1 and 2 workers
+  (without the gradebook step), and the gradebook step alone (record in nbgrader + HTML feedback);
+  per submission: wall time, the student's own compute (the notebook's run inside the worker) and
+  the grader's overhead beyond it, measured in-process on one warm worker.
 Figures are printed, never asserted: these machines are shared and noisy.
 """
 from __future__ import annotations
@@ -18,9 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from .build import SOLUTIONS
+from .build import ROOT, SOLUTIONS
 from .notebooks import solution_notebooks
-from .submissions import make_submission
+from .submissions import make_submission, release_of, solution_answers, splice
 
 def time_run(path: Path) -> float:
     import nbformat
@@ -44,6 +50,7 @@ def time_grade(path: Path, cache: Path) -> tuple[float, str]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median reported)")
+    parser.add_argument("--students", type=int, default=20, help="class size for the class benchmark (0: skip it)")
     args = parser.parse_args(argv)
     print(f"{'notebook':42s} {'run':>8s} {'grade':>8s} {'grade (cold)':>13s}  result")
     runs_total = 0.0
@@ -65,7 +72,81 @@ def main(argv=None) -> int:
             print(f"{name:42s} {run:7.1f}s {statistics.median(warm):7.1f}s {statistics.median(cold):12.1f}s  {total}")
     print(f"\nmedians of {args.repeat} runs; all notebooks run in {runs_total:.1f} s in total "
           f"(target: 20 s per notebook on 2 CPU cores)")
+    if args.students:
+        for solution in solution_notebooks(SOLUTIONS):
+            bench_class(solution, args.students)
     return 0
+
+
+def make_class(solution: Path, submitted: Path, students: int) -> list[Path]:
+    """Honest and unfinished submissions: student k answers the first k % (n + 1) questions."""
+    answers = solution_answers(solution)
+    names = list(answers)
+    paths = []
+    for k in range(students):
+        keep = names if k % 2 == 0 else names[:k % (len(names) + 1)]
+        dest = submitted / f"student{k:02d}" / solution.parent.name / solution.name
+        splice(release_of(solution), dest, {n: answers[n] for n in keep})
+        (dest.parent / "timestamp.txt").write_text("2026-11-22 12:00:00.000000 UTC")
+        paths.append(dest)
+    return paths
+
+
+def _timed(cmd, cwd, env) -> tuple[float, subprocess.CompletedProcess]:
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    return time.perf_counter() - started, proc
+
+
+def bench_class(solution: Path, students: int) -> None:
+    import shutil
+
+    from .grade import grade_notebook
+    from .worker import Worker
+
+    assignment = solution.parent.name
+    bin_dir = str(Path(sys.executable).parent)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "course-root"
+        shutil.copytree(SOLUTIONS, root / "solutions")
+        shutil.copytree(ROOT / "course", root / "course")
+        shutil.copy(ROOT / "nbgrader_config.py", root)
+        env = dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""),
+                   AUTOGRADER_CACHE=str(Path(tmp) / "cache"))
+        os.environ["AUTOGRADER_CACHE"] = env["AUTOGRADER_CACHE"]
+        subprocess.run(["nbgrader", "generate_assignment", assignment, "--force"], cwd=root, env=env,
+                       capture_output=True, check=True)
+        submitted = root / "grading" / "submitted"
+        paths = make_class(solution, submitted, students)
+        # one warm worker, in-process: wall time vs the student's own compute, per submission
+        walls, runs = [], []
+        with Worker(sandboxed=True) as worker:
+            grade_notebook(paths[0], worker=worker)  # warm: references, worker start
+            for path in paths:
+                started = time.perf_counter()
+                result = grade_notebook(path, worker=worker)
+                walls.append(time.perf_counter() - started)
+                runs.append(result.run_seconds)
+        nbg, proc = _timed(["nbgrader", "autograde", assignment, "--force"], root, env)
+        if proc.returncode != 0:
+            print(f"nbgrader autograde failed: {proc.stderr.strip().splitlines()[-1:]}")
+        grade_class = [sys.executable, "-m", "autograder", "grade-class", str(submitted), "--solutions",
+                       str(root / "solutions"), "--quiet", "--force"]
+        one, _ = _timed(grade_class + ["--workers", "1", "--no-gradebook", "--out", str(Path(tmp) / "o1")], root, env)
+        two, _ = _timed(grade_class + ["--workers", "2", "--no-gradebook", "--out", str(Path(tmp) / "o2")], root, env)
+        shutil.copytree(Path(tmp) / "o2" / "results", root / "grading" / "results")
+        book, proc = _timed(grade_class[:-1] + ["--workers", "2"], root, env)  # results reused: the gradebook step
+        print(f"\nclass of {students} submissions of {assignment}/{solution.name} (honest and unfinished):")
+        print(f"  {'grader':44s} {'total':>8s} {'per submission':>15s} {'throughput':>16s}")
+        for label, total in [("plain nbgrader autograde (serial)", nbg), ("grade-class --workers 1", one),
+                             ("grade-class --workers 2", two)]:
+            print(f"  {label:44s} {total:7.1f}s {total / students:14.2f}s {students / total * 60:11.1f} /min"
+                  f"{'' if label.startswith('plain') else f'  ({nbg / total:.1f}x nbgrader)'}")
+        print(f"  {'+ gradebook and HTML feedback (serial)':44s} {book:7.1f}s {book / students:14.2f}s")
+        wall, run = statistics.median(walls), statistics.median(runs)
+        print(f"  one warm worker, in-process: {wall:.2f} s per submission, of which the notebook ran "
+              f"{run:.2f} s: grading overhead {wall - run:.2f} s (target < 0.5 s)")
+
 
 
 if __name__ == "__main__":

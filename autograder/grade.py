@@ -78,6 +78,7 @@ class GradeResult:
     tests: list[TestResult]
     notes: list[str]
     execution_time: float
+    run_seconds: float = 0.0  # of which the student's notebook ran (the rest is the grader's overhead)
 
     @property
     def score(self) -> float:
@@ -248,7 +249,8 @@ def score_outcome(path, nb, sol: Solution, program, notes: list[str], refs, outc
                      "answer cell missing from the notebook" if changed is None else "answer written")
             tests.append(TestResult(cell.grade_id, cell.grade_id, 0.0, cell.points, manual=True,
                                     message=f"Awaits a human grader ({state}; {cell.points:g} points)."))
-    return GradeResult(str(path), sol.assignment, sol.name, tests, notes, round(time.monotonic() - started, 2))
+    return GradeResult(str(path), sol.assignment, sol.name, tests, notes, round(time.monotonic() - started, 2),
+                       outcome.run_seconds)
 
 
 def _score_test(cell, ref_cases: list[dict], got_cases, outcome: RunOutcome, fault: str | None) -> TestResult:

@@ -58,7 +58,8 @@ class RunOutcome:
     detail: str
     log: str
     faults: list[dict] = field(default_factory=list)  # cells that crashed or hit a limit (skipped)
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall time of the job, seen from here
+    run_seconds: float = 0.0  # time the program itself ran (forks and replays included), from the runner
 
 
 class WorkerError(RuntimeError):
@@ -219,7 +220,8 @@ class Worker:
         if status == "finished" and not events and any(c.kind == "test" for c in cells):
             status, detail = "crashed", "the notebook's process sent no results"
         text = bytes(log).decode("utf-8", "replace")
-        return RunOutcome(events, status, detail, text, faults, round(time.monotonic() - started, 3))
+        run_seconds = float(reply.get("seconds", 0.0)) if isinstance(reply, dict) and isinstance(reply.get("seconds"), (int, float)) else 0.0
+        return RunOutcome(events, status, detail, text, faults, round(time.monotonic() - started, 3), run_seconds)
 
 
 def _drop_privileges() -> None:  # pragma: no cover (runs in the child, only as root without bwrap)
