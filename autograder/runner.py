@@ -292,6 +292,14 @@ def _wipe(paths) -> None:
                 pass
 
 
+def _marker(index: int) -> bytes:
+    import torch
+
+    buf = io.BytesIO()
+    torch.save({"event": "cell_start", "index": index}, buf)
+    return buf.getvalue()
+
+
 def _status_text(status: int) -> str:
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
@@ -332,9 +340,9 @@ class Job:
             self.overflow = True
 
     def run(self) -> dict:
-        skip: set[int] = set()
-        quiet_until = -1
-        replays = int(self.limits.get("max_replays", 8))
+        skip: set[int] = {int(i) for i in self.job.get("skip", [])}  # cells that already killed a worker
+        quiet_until = int(self.job.get("quiet_until", -1))
+        replays = int(self.limits.get("max_replays", 8)) - len(skip)
         status, detail = "finished", ""
         while True:
             kind, index, reason, limit = self.attempt(skip, quiet_until)
@@ -447,6 +455,7 @@ class Job:
             if kind == b"S":
                 if payload.isdigit():
                     current, cell_started = int(payload), time.monotonic()
+                    self.forward(_marker(current))  # so the grader knows the cell if this worker is killed
             elif kind == b"D":
                 self.forward(payload)
             else:
