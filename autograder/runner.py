@@ -144,9 +144,13 @@ def _set_limits(limits: dict) -> None:
     cap(resource.RLIMIT_CORE, 0)
     if limits.get("memory_mb"):
         # address space = what the warm process already maps + the allowance
-        with open("/proc/self/statm") as f:
-            base = int(f.read().split()[0]) * resource.getpagesize()
-        cap(resource.RLIMIT_AS, base + limits["memory_mb"] * 2**20)
+        try:
+            with open("/proc/self/statm") as f:
+                base = int(f.read().split()[0]) * resource.getpagesize()
+        except OSError:  # no /proc (macOS, where RLIMIT_AS is not enforced anyway)
+            base = None
+        if base is not None:
+            cap(resource.RLIMIT_AS, base + limits["memory_mb"] * 2**20)
     if limits.get("cpu_seconds"):
         cap(resource.RLIMIT_CPU, limits["cpu_seconds"], limits["cpu_seconds"] + 5)
     if limits.get("file_mb"):
@@ -219,7 +223,11 @@ PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 1, 4, 36
 def _descendants(root: int) -> list[int]:
     """Every live process below `root` (from /proc)."""
     parent = {}
-    for name in os.listdir("/proc"):
+    try:
+        names = os.listdir("/proc")
+    except OSError:  # no /proc (macOS): process groups are all we can sweep
+        return []
+    for name in names:
         if not name.isdigit():
             continue
         try:
@@ -252,8 +260,13 @@ def _reap() -> dict[int, int]:
         done[pid] = status
 
 
-def _sweep() -> None:
+def _sweep(groups=()) -> None:
     """Kill every process below the server (the server is their subreaper, so that is all of them)."""
+    for pgid in groups:  # the program processes' own sessions (all there is to go by without /proc)
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except OSError:
+            pass
     me = os.getpid()
     for _ in range(200):
         pids = _descendants(me)
@@ -323,6 +336,7 @@ class Job:
         self.sent = 0
         self.overflow = False
         self.garbage = False
+        self.pids: list[int] = []
         self.faults: list[dict] = []
 
     def forward(self, payload: bytes) -> None:
@@ -346,7 +360,7 @@ class Job:
         status, detail = "finished", ""
         while True:
             kind, index, reason, limit = self.attempt(skip, quiet_until)
-            _sweep()
+            _sweep(self.pids)
             if kind == "end":
                 break
             if kind == "timeout":
@@ -386,6 +400,7 @@ class Job:
                 sys.stderr.flush()
             finally:
                 os._exit(code)
+        self.pids.append(pid)
         os.close(write_fd)
         os.set_blocking(read_fd, False)
         limits = self.limits
