@@ -8,11 +8,22 @@ from __future__ import annotations
 
 import ast
 import json
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 CHECK_METHODS = ("close", "equal", "choice")
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
+
+
+# CPython 3.11's AST constructor keeps global state: parsing from several threads at once (grade-class
+# grades in threads) can fail with "SystemError: AST constructor recursion depth mismatch".
+_AST_LOCK = threading.RLock()
+
+
+def parse(source: str) -> ast.Module:
+    with _AST_LOCK:
+        return ast.parse(source)
 
 
 class GradingInputError(Exception):
@@ -101,7 +112,7 @@ class SolutionCell:
         """The first line of a test cell's docstring, or the grade_id."""
         if self.kind == "test":
             try:
-                doc = ast.get_docstring(ast.parse(self.source))
+                doc = ast.get_docstring(parse(self.source))
             except SyntaxError:
                 doc = None
             if doc:
@@ -221,14 +232,14 @@ class _StripWant(ast.NodeTransformer):
 
 def strip_references(test_source: str) -> str:
     """A test cell's source with every `want=` removed: what may run beside student code."""
-    tree = ast.parse(test_source)
-    return ast.unparse(_StripWant().visit(tree))
+    with _AST_LOCK:
+        return ast.unparse(_StripWant().visit(ast.parse(test_source)))
 
 
 def lint_test_cell(source: str) -> list[str]:
     """Authoring rules for test cells that keep references out of the student's process."""
     problems = []
-    tree = ast.parse(source)
+    tree = parse(source)
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in CHECK_METHODS:
             if len(node.args) > 2:
