@@ -49,7 +49,7 @@ class Attack:
     name: str
     overrides: dict[str, str]
     expect: dict[str, float]  # changes to FULL_01 that the honest part of the submission deserves
-    reason: tuple[str, ...] = ()  # each must appear in the notes or the failing tests' lines
+    reason: tuple[str, ...] = ()  # each must appear in the notes or the failing tests' lines ("a|b": either)
     limits: Limits | None = None
     sandbox: bool = False  # the property holds only inside the sandbox
     hole: str | None = None  # known grader hole (the test is xfail(strict=True) until it is fixed)
@@ -387,6 +387,12 @@ BIG_FILE = ('with open("big-@MARK@.bin", "wb") as _f:\n    _block = b"\\0" * 2 *
             "    for _ in range(128):  # 2 GiB\n        _f.write(_block)\n")
 FILL_TMP = ('for _i in range(12):  # 1.5 GiB at most, whatever the size of /tmp\n'
             '    with open(f"/tmp/fill-@MARK@-{_i}", "wb") as _f:\n        _f.write(b"\\0" * 2 ** 27)\n')
+FILL_DEV_SHM = ('for _i in range(8):  # 2 GiB at most, in files under the file size limit\n'
+                '    with open(f"/dev/shm/fill-@MARK@-{_i}", "wb") as _f:\n'
+                '        for _ in range(16):\n            _f.write(b"\\1" * 2 ** 24)\n')
+FILL_HOME = ('for _i in range(8):  # 1.6 GB at most, in files under the file size limit\n'
+             '    with open(f"fill-@MARK@-{_i}", "wb") as _f:\n'
+             '        for _ in range(10):\n            _f.write(b"\\1" * 20 * 2 ** 20)\n')
 PRINT_200MB = RIGHT_IO + '''
 import sys
 _line = "x" * 1023 + "\\n"
@@ -491,6 +497,16 @@ ATTACKS: list[Attack] = [
     Attack("print_200_mb", {"mcq_rnn_io": PRINT_200MB}, {}, max_seconds=30),
     Attack("file_2_gb_in_home", {"mcq_rnn_io": BIG_FILE}, IO0, ("File too large",)),
     Attack("fill_tmp", {"mcq_rnn_io": FILL_TMP}, IO0, ("No space left on device",), sandbox=True),
+    Attack("memory_via_dev_shm", {"mcq_rnn_io": FILL_DEV_SHM}, IO0, ("No space left on device|memory limit",),
+           limits=Limits(memory_mb=512), sandbox=True, hole_in=("reason",),
+           hole="the sandbox's /dev/shm is bubblewrap's --dev tmpfs with no size cap (half the RAM, 12.6 GB here): "
+                "RAM-backed files bypass the memory limit (RLIMIT_AS) and, file by file, the file size limit; "
+                "this job held 2 GiB with a 512 MiB limit (each worker of grade-class can hold half the RAM)"),
+    Attack("disk_fill_home", {"mcq_rnn_io": FILL_HOME}, IO0, ("No space left on device|Disk quota exceeded|limit",),
+           hole_in=("reason",),
+           hole="the home (a host directory under /tmp/autograder-*/home) has no size cap, only RLIMIT_FSIZE per "
+                "file: many files of 200 MB each can fill the grading machine's disk (1.6 GB written here "
+                "without any error; the sandbox's /tmp, by contrast, holds 512 MiB)"),
     # which later cell the thread kills depends on timing: exact before it, at most full after it
     Attack("daemon_thread_exits_later", {"mcq_rnn_io": DAEMON_EXIT}, {}, ("exited with status 7",), limits=SHORT,
            exact=False),
@@ -543,20 +559,26 @@ def snapshot() -> dict[str, tuple[int, int]]:
 
 
 def repo_changes(before: dict, after: dict, mark: str) -> list[str]:
-    """Files added, removed or changed. Python sources of autograder/ that other engineers may be
-    editing while this runs count only if they now hold the attack's marker."""
-    changed = sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
+    """Files of the repository that grading added, removed or changed.
+
+    Other engineers edit the repository while this suite runs, so an *edited* file counts only if it
+    now holds the attack's marker (every write an attack tries carries it); a new file counts unless
+    git tracks it, a removed one if git still tracks it (a concurrent `git add` / `git rm`)."""
     out = []
-    for path in changed:
-        concurrent = path.startswith(str(ROOT / "autograder") + os.sep) and path.endswith(".py") and mark not in path
-        if concurrent:
+    for path in sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p)):
+        if path in before and path in after:
             try:
-                if mark not in Path(path).read_text(errors="replace"):
-                    continue
+                if mark in path or mark in Path(path).read_text(errors="replace"):
+                    out.append(path)
             except OSError:
-                continue
-        out.append(path)
+                pass
+        elif (path in after) != _tracked(path):
+            out.append(path)
     return out
+
+
+def _tracked(path: str) -> bool:
+    return subprocess.run(["git", "ls-files", "--error-unmatch", path], cwd=ROOT, capture_output=True).returncode == 0
 
 
 def traces(mark: str, scratch: Path | None = None) -> list[str]:

@@ -4,8 +4,9 @@ Each submission is the released notebook 01 with a few answer cells replaced (te
 holds the attacks and the scores they deserve). For every grading the suite checks that
 - grading finishes (within a time bound) with the per-test scores the honest part deserves;
 - the reason is reported (in the notes or the failing test's lines);
-- nothing outside the grader's output changed: the repository (tests/ excepted: it is edited
-  concurrently), files named with the attack's marker in /tmp, /dev/shm, the home, the worker's scratch;
+- nothing outside the grader's output changed: no file added to or removed from the repository, no
+  file in it edited to hold the attack's marker (tests/ excepted; other edits are concurrent work), no
+  file named with the marker in /tmp, /dev/shm, /var/tmp, the home or the worker's scratch;
 - no process survives: no `sleep <unique number>` anywhere, nothing under the worker but its server.
 
 Most submissions share one sandboxed worker (the reference cache is per test session), which is
@@ -111,7 +112,7 @@ def grade_and_check(worker, path: Path, attack: Attack, mark: str, sleep: str) -
             if over:
                 problems.setdefault("scores", []).append(f"more than deserved: {over}")
         text = feedback(result)
-        missing = [r for r in attack.reason if r not in text]
+        missing = [r for r in attack.reason if not any(alt in text for alt in r.split("|"))]
         if missing:
             problems.setdefault("reason", []).append(f"no {missing} in the feedback:\n{text[:3000]}")
         if not attack.notes_ok and result.notes:
