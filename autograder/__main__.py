@@ -38,9 +38,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    from .grade import AuthoringError
+
     args = build_parser().parse_args(argv)
     try:
-        return _run(args)
+        return _run_class(args) if args.command == "grade-class" else _run(args)
+    except GradingInputError as exc:
+        print(f"cannot grade: {exc}", file=sys.stderr)
+        return 2
+    except AuthoringError as exc:
+        print(f"grader error (a course bug, not the submission's): {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 1
     except BrokenPipeError:  # e.g. piped into `head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
@@ -55,20 +63,11 @@ def main(argv=None) -> int:
 
 
 def _run(args) -> int:
-    from .grade import AuthoringError, Limits, grade_notebook
+    from .grade import Limits, grade_notebook
     from .report import text_report, write_json
 
-    if args.command == "grade-class":
-        return _run_class(args)
-    try:
-        result = grade_notebook(args.notebook, assignment=args.assignment, solutions_dir=args.solutions,
-                                limits=Limits(notebook_timeout=args.timeout))
-    except GradingInputError as exc:
-        print(f"cannot grade: {exc}", file=sys.stderr)
-        return 2
-    except AuthoringError as exc:
-        print(f"grader error (a course bug, not yours): {str(exc).splitlines()[0]}", file=sys.stderr)
-        return 1
+    result = grade_notebook(args.notebook, assignment=args.assignment, solutions_dir=args.solutions,
+                            limits=Limits(notebook_timeout=args.timeout))
     print(text_report(result, verbose=not args.quiet))
     if args.json:
         try:
@@ -81,18 +80,11 @@ def _run(args) -> int:
 
 def _run_class(args) -> int:
     from .classgrade import grade_class, summary_text
-    from .grade import AuthoringError, Limits
+    from .grade import Limits
 
-    try:
-        summary = grade_class(args.submitted, out=args.out, workers=args.workers, assignments=args.assignment,
-                              solutions=args.solutions, limits=Limits(notebook_timeout=args.timeout),
-                              gradebook=not args.no_gradebook, force=args.force, quiet=args.quiet)
-    except GradingInputError as exc:
-        print(f"cannot grade: {exc}", file=sys.stderr)
-        return 2
-    except AuthoringError as exc:
-        print(f"grader error (a course bug, not the students'): {str(exc).splitlines()[0]}", file=sys.stderr)
-        return 1
+    summary = grade_class(args.submitted, out=args.out, workers=args.workers, assignments=args.assignment,
+                          solutions=args.solutions, limits=Limits(notebook_timeout=args.timeout),
+                          gradebook=not args.no_gradebook, force=args.force, quiet=args.quiet)
     print(summary_text(summary))
     return 0
 

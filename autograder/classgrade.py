@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from .grade import (AuthoringError, GradeResult, Limits, TestResult, code_digest, default_solutions_dir,
+from .grade import (GradeResult, Limits, TestResult, code_digest, default_solutions_dir,
                     grade_notebook, references)
 from .notebooks import GradingInputError, load_solution, solution_notebooks
 from .report import gradescope_results
@@ -297,9 +297,8 @@ def record_all(course_root: Path, submitted: Path, tasks, results_dir: Path, fre
 
 
 def result_from_json(data: dict) -> GradeResult:
-    """The GradeResult a results JSON was written from (what classroom.record needs)."""
-    from .grade import CaseResult  # noqa: F401 (cases are not needed: lines are kept as the message)
-
+    """The GradeResult a results JSON was written from (what classroom.record needs); each test's
+    feedback lines come back as its message."""
     tests = []
     for t in data["tests"]:
         gid = t["name"].split(":")[0]

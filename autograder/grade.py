@@ -279,8 +279,11 @@ def _score_test(cell, ref_cases: list[dict], got_cases, outcome: RunOutcome, fau
         elif "value" not in got:
             ok, reason = False, "no value recorded"
         else:
-            ok, reason = compare(ref["rule"], got["value"], ref["want"] if ref["has_want"] else None,
-                                 rtol=ref.get("rtol"), atol=ref.get("atol"), options=ref.get("options"))
+            try:
+                ok, reason = compare(ref["rule"], got["value"], ref["want"] if ref["has_want"] else None,
+                                     rtol=ref.get("rtol"), atol=ref.get("atol"), options=ref.get("options"))
+            except Exception as exc:  # a value that slipped past check_plain fails its case, nothing more
+                ok, reason = False, f"returned a value the grader cannot compare ({type(exc).__name__})"
         if ok:
             passed_w += ref["weight"]
         cases.append(CaseResult(name, ok, "" if ok else reason, "" if ok else str(ref.get("hint") or "")))

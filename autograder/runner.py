@@ -50,8 +50,9 @@ FRAME = struct.Struct(">cQ")  # kind, payload length
 MAX_FRAME = 64 * 2**20
 
 
-class CaseTimeout(Exception):
-    pass
+class CaseTimeout(BaseException):
+    """Raised by the SIGALRM timer; a BaseException, so `except Exception` in check.evaluate (or in the
+    learner's code) does not swallow it before the limit is named."""
 
 
 def _alarm(signum, frame):

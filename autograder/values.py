@@ -100,6 +100,9 @@ def check_plain(value, _depth: int = 0) -> None:
     if value is None or type(value) in (bool, int, float, str):
         return
     if type(value) is torch.Tensor:
+        # only dense CPU tensors: sparse, meta or quantized ones would break the comparisons
+        if value.layout is not torch.strided or value.device.type != "cpu" or value.is_quantized:
+            raise PlainError(f"a {value.layout} tensor on {value.device.type} is not a plain tensor")
         return
     if type(value) in (tuple, list):
         for v in value:

@@ -441,15 +441,11 @@ ATTACKS: list[Attack] = [
            limits=SHORT,
            hole="bytes written to the result pipe garble the whole stream: every later question "
                 "(here test_pulse_effect, honest) scores 0 instead of only the cell that wrote them"),
+    # tensors that are not dense CPU tensors are not plain data: that case fails, nothing else does
     Attack("forged_sparse_tensor", cheat(FORGED_TENSOR.replace("@VALUE@", "torch.zeros(7).to_sparse()")), PULSE0,
-           hole_in=("grading",),
-           hole="a sparse tensor sent as a recorded value passes check_plain (type is torch.Tensor) and "
-                "crashes the grader's compare (NotImplementedError from the SparseCPU backend): "
-                "grade_notebook raises, the submission gets no grade at all"),
+           ("cannot read",)),
     Attack("forged_meta_tensor", cheat(FORGED_TENSOR.replace("@VALUE@", "torch.zeros(7, device='meta')")), PULSE0,
-           hole_in=("grading",),
-           hole="a tensor on the meta device sent as a recorded value crashes the grader's compare "
-                "(RuntimeError: Tensor.item() cannot be called on meta tensors): no grade at all"),
+           ("cannot read",)),
     Attack("huge_int_answer", {"rnn_parameters": HUGE_INT},
            {"test_rnn_parameters": partial_score(FULL_01["test_rnn_parameters"], 2, 5)}, ("expected int 620",),
            hole_in=("scores", "reason"),
@@ -481,11 +477,7 @@ ATTACKS: list[Attack] = [
     *[Attack(f"hang_{name}", {"mcq_rnn_io": code}, IO0, (why,), limits=SHORT, max_seconds=30)
       for name, (code, why) in HANGS.items()],
     Attack("hang_in_test_call", {"pulse_effect": HANG_IN_TEST.replace("@BEFORE@", "")}, PULSE0,
-           ("time limit per test case",), limits=SHORT, max_seconds=30,
-           hole="a hang in the learner's function called by a test is stopped, but the case says "
-                "'raised CaseTimeout' instead of 'took longer than 1 s (time limit per test case)': "
-                "runner.CaseTimeout is an Exception, so check.evaluate()'s `except Exception` swallows it "
-                "before Session.record_case can name the limit", hole_in=("reason",)),
+           ("time limit per test case",), limits=SHORT, max_seconds=30),
     Attack("hang_in_test_call_sigalrm_ignored",
            {"pulse_effect": HANG_IN_TEST.replace("@BEFORE@", "signal.signal(signal.SIGALRM, signal.SIG_IGN)\n        ")},
            PULSE0, ("test_pulse_effect was stopped after 2 s (time limit per cell)",), limits=SHORT, max_seconds=30),

@@ -697,10 +697,6 @@ def test_grade_class_grades_a_hostile_class(tmp_path):
     assert "symbolic link" in by["ivy"]["error"] and "empty" in by["gus"]["error"] and "JSON" in by["hal"]["error"]
 
 
-@pytest.mark.xfail(raises=KnownHole, strict=True,
-                   reason="known hole: in grade-class, a forged sparse tensor makes the grader raise: the student's row "
-                          "is status error with a multi-line, multi-kilobyte 'grader error: NotImplementedError ...' "
-                          "(torch's whole dispatch table) instead of a grade with only test_pulse_effect at 0")
 def test_grade_class_grades_a_forged_value_as_a_wrong_answer(tmp_path):
     usage = _grade_class_help()
     if not usage:
@@ -718,7 +714,5 @@ def test_grade_class_grades_a_forged_value_as_a_wrong_answer(tmp_path):
     rows = {r["student"]: r for r in csv.DictReader((out / "class-grades.csv").read_text().splitlines())}
     assert float(rows["ada"]["score"]) == TOTAL
     zed = rows["zed"]
-    if zed["status"] == "error":
-        raise KnownHole(f"zed: status error, {len(zed['error'])} characters, {zed['error'].count(chr(10)) + 1} lines: "
-                        f"{zed['error'][:200]}")
+    assert zed["status"] == "graded" and not zed["error"], zed
     assert float(zed["score"]) == TOTAL - FULL_01["test_pulse_effect"], zed

@@ -104,3 +104,11 @@ def test_check_plain_rejects_foreign_types():
 @pytest.mark.parametrize("points,passed,total,expected", [(3, 3, 6, 1.5), (4, 1, 6, 0.67), (2, 0, 3, 0.0), (1, 1, 1, 1.0), (2, 0, 0, 0.0)])
 def test_partial_score(points, passed, total, expected):
     assert partial_score(points, passed, total) == expected
+
+
+@pytest.mark.parametrize("tensor", [torch.zeros(3).to_sparse(), torch.zeros(3, device="meta"),
+                                    torch.quantize_per_tensor(torch.zeros(3), 0.1, 0, torch.qint8)],
+                         ids=["sparse", "meta", "quantized"])
+def test_check_plain_accepts_only_dense_cpu_tensors(tensor):
+    with pytest.raises(PlainError, match="not a plain tensor"):
+        check_plain([tensor])
