@@ -8,6 +8,7 @@ PIP_FLAGS ?= --quiet --disable-pip-version-check --no-input
 PYTEST_ARGS ?=
 LAB_ARGS ?=
 GRADESCOPE_ARGS ?=
+ASSIGNMENTS ?=
 FIRST_NOTEBOOK := course/01_recurrence/01_the_rnn_recurrence.ipynb
 # Jupyter refuses to start as root (containers, CI) unless told to
 LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
@@ -20,7 +21,7 @@ help:
 	@echo "make lab     set up (if needed) and open the course in JupyterLab"
 	@echo "make test    set up (if needed) and run the whole test suite"
 	@echo "make setup   install everything into $(VENV) (idempotent)"
-	@echo "make course  regenerate course/ (student notebooks) from solutions/"
+	@echo "make course  regenerate course/ (student notebooks) from solutions/; ASSIGNMENTS=\"02_x\" for some only"
 	@echo "make format  normalise the notebooks in solutions/ (clear outputs, stable JSON)"
 	@echo "make bench   print run and grading times per notebook"
 	@echo "make gradescope  build dist/gradescope/<assignment>.zip, the autograders to upload to Gradescope"
@@ -58,7 +59,7 @@ test: setup
 	exit $$status
 
 course: setup
-	$(BIN)/python -m autograder.build course
+	$(BIN)/python -m autograder.build course $(ASSIGNMENTS)
 
 format: setup
 	$(BIN)/python -m autograder.build format

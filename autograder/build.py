@@ -1,7 +1,8 @@
 """Course tooling: `python -m autograder.build course|format|check`.
 
-course  regenerate course/<assignment>/ from solutions/<assignment>/ with `nbgrader generate_assignment`
-        (the student notebooks are generated, never edited by hand)
+course [ASSIGNMENT...]  regenerate course/<assignment>/ from solutions/<assignment>/ with
+        `nbgrader generate_assignment` (all assignments, or only those named); the student notebooks
+        are generated, never edited by hand
 format  normalise the notebooks in solutions/: no outputs or execution counts, cell ids named after
         grade_ids, stable JSON, so that a diff shows only what changed
 check   exit 1 if a solution notebook is not normalised (used by the tests)
@@ -67,15 +68,21 @@ def format_solutions(check_only: bool = False) -> list[Path]:
     return changed
 
 
-def build_course(root: Path = ROOT) -> list[Path]:
+def build_course(root: Path = ROOT, only: list[str] | None = None) -> list[Path]:
     """Regenerate every student notebook under `root`; remove assignments that no longer have a solution.
 
     `root` holds nbgrader_config.py, solutions/ and course/ (the tests build into a copy).
+    `only` limits the rebuild to the named assignments (and then removes nothing else).
     """
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     solutions, course = Path(root) / "solutions", Path(root) / "course"
     assignments = sorted({p.parent.name for p in solution_notebooks(solutions)})
-    if course.exists():
+    if only:
+        unknown = sorted(set(only) - set(assignments))
+        if unknown:
+            raise SystemExit(f"no solutions for assignment(s): {', '.join(unknown)}")
+        assignments = [a for a in assignments if a in only]
+    elif course.exists():
         for stale in course.iterdir():
             if stale.is_dir() and stale.name not in assignments:
                 shutil.rmtree(stale)
@@ -96,7 +103,7 @@ def main(argv=None) -> int:
     command = argv[0] if argv else "course"
     if command == "course":
         format_solutions()
-        build_course()
+        build_course(only=argv[1:] or None)
         return 0
     if command == "format":
         for path in format_solutions():

@@ -1,4 +1,9 @@
-"""Realistic submissions of notebook 01 and the per-test scores they deserve (golden values).
+"""Realistic wrong submissions and the per-test scores they deserve (golden values).
+
+Notebook 01's catalog lives here (FULL_01, WRONG_01); every later notebook has its own module
+`tests/catalog_NN.py` defining SOLUTION (path relative to solutions/), FULL ({test grade_id: points})
+and WRONG ({name: ({answer grade_id: source}, {test grade_id: score that differs from FULL})}).
+`CATALOGS` gathers them all: {solution path: (FULL, WRONG)}.
 
 Each wrong answer changes one or two answer cells of an otherwise correct submission. The golden
 scores follow from the test cases (see the solution's test cells): e.g. forgetting b_hh fails 3 of
@@ -62,4 +67,25 @@ WRONG_01 = {
 def expected_01(name: str) -> dict:
     scores = dict(FULL_01)
     scores.update(WRONG_01[name][1])
+    return scores
+
+
+def _gather() -> dict:
+    import importlib
+    from pathlib import Path
+
+    catalogs = {"01_recurrence/01_the_rnn_recurrence.ipynb": (FULL_01, WRONG_01)}
+    for module in sorted(Path(__file__).parent.glob("catalog_[0-9]*.py")):
+        mod = importlib.import_module(module.stem)
+        catalogs[mod.SOLUTION] = (mod.FULL, mod.WRONG)
+    return catalogs
+
+
+CATALOGS = _gather()
+
+
+def expected(solution: str, name: str) -> dict:
+    full, wrong = CATALOGS[solution]
+    scores = dict(full)
+    scores.update(wrong[name][1])
     return scores

@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from autograder.grade import Limits, grade_notebook
-from catalog import FULL_01, WRONG_01, expected_01
+from catalog import CATALOGS, WRONG_01, expected
 from conftest import SOLUTIONS, gid, load, make_submission, release_of, run, solution_answers, solution_paths
 
 pytestmark = pytest.mark.slow
@@ -31,17 +31,27 @@ def test_released_notebook_scores_zero(solution):
     assert all("no answer written" in t.message for t in manual)
 
 
-@pytest.mark.parametrize("name", sorted(WRONG_01))
-def test_wrong_answer_loses_exactly_its_points(name, first_solution, tmp_path):
-    overrides, _ = WRONG_01[name]
-    sub = make_submission(first_solution, tmp_path / "01_recurrence" / first_solution.name, overrides)
-    assert scores(grade_notebook(sub)) == expected_01(name)
+@pytest.mark.parametrize("solution,name", [(sol, name) for sol, (_, wrong) in CATALOGS.items() for name in sorted(wrong)],
+                         ids=lambda v: v.split("/")[0])
+def test_wrong_answer_loses_exactly_its_points(solution, name, tmp_path):
+    path = SOLUTIONS / solution
+    sub = make_submission(path, tmp_path / path.parent.name / path.name, CATALOGS[solution][1][name][0])
+    assert scores(grade_notebook(sub)) == expected(solution, name)
 
 
-def test_catalog_covers_the_whole_notebook(first_solution):
-    tests = [gid(c) for c in load(first_solution)["cells"]
+def test_every_notebook_has_a_catalog_of_wrong_answers():
+    assert sorted(CATALOGS) == sorted(str(p.relative_to(SOLUTIONS)) for p in solution_paths())
+
+
+@pytest.mark.parametrize("solution", sorted(CATALOGS))
+def test_catalog_covers_the_whole_notebook(solution):
+    tests = [gid(c) for c in load(SOLUTIONS / solution)["cells"]
              if c.get("metadata", {}).get("nbgrader", {}).get("grade") and c["cell_type"] == "code"]
-    assert sorted(tests) == sorted(FULL_01)
+    assert sorted(tests) == sorted(CATALOGS[solution][0])
+    answers = {gid(c) for c in load(SOLUTIONS / solution)["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+    for name, (overrides, changed) in CATALOGS[solution][1].items():
+        assert set(overrides) <= answers, f"{name} overrides cells that are not answer cells"
+        assert set(changed) <= set(tests), f"{name} expects scores for unknown tests"
 
 
 def test_cli_prints_a_table_and_writes_gradescope_json(first_solution, tmp_path):
