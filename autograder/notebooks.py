@@ -276,7 +276,8 @@ def student_program(sol: Solution, nb) -> tuple[list[ProgramCell], list[str]]:
 
     The submission's own code cells run in its order; locked cells (setup, tests) are taken from
     the solution whatever the submission holds, and any the learner deleted are put back after
-    the nearest cell that precedes them in the solution. Tests run without their references.
+    the nearest cell that precedes them in the solution (at the start if none does, e.g. the setup
+    cell). Tests run without their references.
     """
     by_id = {c.grade_id: c for c in sol.cells if c.grade_id}
     restored_kinds = ("test", "locked")
@@ -308,7 +309,7 @@ def student_program(sol: Solution, nb) -> tuple[list[ProgramCell], list[str]]:
     for c in sol.cells:
         if c.kind not in restored_kinds or c.grade_id in placed:
             continue
-        position = len(program)
+        position = 0  # nothing of the solution precedes it (the setup cell): it runs first
         for prev in reversed(sol.cells[: c.index]):
             if prev.grade_id in anchor_pos:
                 position = anchor_pos[prev.grade_id]

@@ -89,6 +89,28 @@ class Session:
         while data:
             data = data[os.write(self.out, data):]
 
+    def drained(self, timeout: float = 2.0) -> None:
+        """Wait (briefly) until the server has read everything sent so far.
+
+        Called before each cell runs: if that cell then kills or freezes the server, everything
+        the earlier cells recorded, and the marker of this cell, has already been forwarded, so
+        the grader blames the right cell and keeps every earlier result, however loaded the machine.
+        """
+        import array
+        import fcntl
+        import termios
+
+        waiting = array.array("i", [0])
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                fcntl.ioctl(self.out, termios.FIONREAD, waiting, True)
+            except OSError:
+                return
+            if waiting[0] == 0:
+                return
+            time.sleep(0.0005)
+
     def send(self, obj) -> None:
         if self.quiet:
             return
@@ -183,6 +205,7 @@ def program(job: dict, out: int, skip: set, quiet_until: int) -> int:
             continue
         session.quiet = index < quiet_until
         session.frame(b"S", str(index).encode())
+        session.drained()
         check_module._SESSION = session  # a cell may have reset it; tests must still record
         signal.signal(signal.SIGALRM, _alarm)
         _seed(seed)
@@ -283,6 +306,29 @@ def _sweep(groups=()) -> None:
     _reap()
 
 
+def _clear_sysv_ipc() -> None:
+    """Remove every System V shared-memory segment, semaphore set and message queue.
+
+    Only inside the sandbox: the worker has its own IPC namespace there, so everything in it was
+    made by a job (segments would otherwise outlive the job, holding memory and data for the next).
+    """
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    IPC_RMID = 0
+    for kind, remove in (("shm", lambda i: libc.shmctl(i, IPC_RMID, None)),
+                         ("sem", lambda i: libc.semctl(i, 0, IPC_RMID)),
+                         ("msg", lambda i: libc.msgctl(i, IPC_RMID, None))):
+        try:
+            lines = open(f"/proc/sysvipc/{kind}").read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 1 and fields[1].isdigit():
+                remove(int(fields[1]))
+
+
 def _wipe(paths) -> None:
     """Empty the scratch folders the job could write (even what it made unreadable)."""
     for top in paths:
@@ -304,6 +350,22 @@ def _wipe(paths) -> None:
                     os.unlink(path)
             except OSError:
                 pass
+
+
+def _readable(payload: bytes) -> bool:
+    """Whether a data frame is what Session.send writes: a torch-saved dict with an "event".
+
+    Student code runs in the same process as Session and can write into the channel; a frame the
+    grader could not read would otherwise cost every later question, so it is caught here and
+    blamed on the cell that was running.
+    """
+    import torch
+
+    try:
+        event = torch.load(io.BytesIO(payload), weights_only=True)
+    except Exception:
+        return False
+    return type(event) is dict and type(event.get("event")) is str
 
 
 def _marker(index: int) -> bytes:
@@ -408,6 +470,7 @@ class Job:
         cell_limit = float(limits.get("cell_timeout", 60)) + float(limits.get("kill_grace", 5))
         max_procs = int(limits.get("max_processes", 0) or 0)
         buf = bytearray()
+        self.garbage = False
         current, cell_started, ended, exit_status, eof = None, time.monotonic(), False, None, False
         next_count = 0.0
         try:
@@ -425,7 +488,9 @@ class Job:
                 if ready:
                     eof = self._read(read_fd, buf)
                     current, cell_started, ended = self._consume(buf, current, cell_started, ended)
-                    eof = eof or self.garbage
+                if self.garbage:  # the cell wrote into the result channel itself: it alone pays
+                    return ("fault", current, "wrote data the grader cannot read into the grader's result channel",
+                            "channel")
                 for child, status in _reap().items():
                     if child == pid:
                         exit_status = status
@@ -433,6 +498,9 @@ class Job:
                     if not eof:  # what it wrote before it exited is still in the pipe
                         self._read(read_fd, buf)
                         current, cell_started, ended = self._consume(buf, current, cell_started, ended)
+                    if self.garbage:
+                        return ("fault", current, "wrote data the grader cannot read into the grader's result "
+                                "channel", "channel")
                     if ended:
                         return "end", None, "", None
                     limit = self._limit_of(exit_status)
@@ -462,7 +530,7 @@ class Job:
         while len(buf) >= FRAME.size and not self.garbage:
             kind, size = FRAME.unpack_from(buf)
             if kind not in (b"S", b"D", b"E") or size > MAX_FRAME:
-                self.garbage = self.overflow = True  # garbage on the channel: stop reading it
+                self.garbage = True  # garbage on the channel: stop reading it
                 break
             if len(buf) < FRAME.size + size:
                 break
@@ -473,6 +541,9 @@ class Job:
                     current, cell_started = int(payload), time.monotonic()
                     self.forward(_marker(current))  # so the grader knows the cell if this worker is killed
             elif kind == b"D":
+                if not _readable(payload):
+                    self.garbage = True
+                    break
                 self.forward(payload)
             else:
                 ended = True
@@ -526,7 +597,8 @@ def serve(control_fd: int) -> int:
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the grader died: so does the server (and its jobs)
     _prctl(PR_SET_DUMPABLE, 0)  # jobs run as the same user: they must not read or trace the server
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-    scratch = [os.getcwd(), "/tmp", "/dev/shm"] if os.environ.get("AUTOGRADER_SANDBOXED") else [os.getcwd()]
+    sandboxed = bool(os.environ.get("AUTOGRADER_SANDBOXED"))
+    scratch = [os.getcwd(), "/tmp", "/dev/shm"] if sandboxed else [os.getcwd()]
     home = os.getcwd()
     ctrl.send(json.dumps({"op": "ready", "pid": os.getpid()}).encode())
     while True:
@@ -556,6 +628,8 @@ def serve(control_fd: int) -> int:
                     pass
         _sweep()
         _wipe(scratch)
+        if sandboxed:
+            _clear_sysv_ipc()
         ctrl.send(json.dumps(reply).encode())
 
 

@@ -3,7 +3,7 @@
 Inside the sandbox the student's process sees a read-only system (/usr, /etc), the Python
 installation and virtual environment, and of this repository only the packages it imports
 (`autograder/`, `rnnlab/`, `data/`): never `solutions/`, the gradebook, other submissions or the
-user's home. It gets a private writable home and /tmp, no network (its own, empty network
+user's home. It gets a private writable home, /tmp and /dev/shm (memory file systems of 256, 512 and 64 MiB), no network (its own, empty network
 namespace), its own PID namespace (nothing it starts outlives it), and runs as uid/gid 65534
 ("nobody") even when the grader runs as root.
 
@@ -23,7 +23,11 @@ REPO_DIR = Path(__file__).resolve().parent.parent
 SHARED_DIRS = ("autograder", "rnnlab", "data")
 HOME = "/sandbox"
 NOBODY = "65534"
-TMP_BYTES = 512 * 2**20  # the sandbox's /tmp lives in memory: cap it
+# every writable place in the sandbox lives in memory (tmpfs), each with a cap: a job that fills
+# one gets ENOSPC, which costs only its own question, and cannot fill the host's disk
+TMP_BYTES = 512 * 2**20
+HOME_BYTES = 256 * 2**20
+SHM_BYTES = 64 * 2**20
 
 
 class SandboxUnavailable(RuntimeError):
@@ -40,13 +44,18 @@ def _python_roots() -> list[Path]:
     return sorted(r for r in roots if not str(r).startswith("/usr"))
 
 
-def bwrap_args(scratch_home: Path) -> list[str]:
-    """The bubblewrap command line that runs a command in the sandbox, HOME = scratch_home."""
+def bwrap_args(scratch_home: Path | None = None) -> list[str]:
+    """The bubblewrap command line that runs a command in the sandbox.
+
+    HOME is a private tmpfs; `scratch_home` (a host folder) is no longer mounted and is accepted for
+    compatibility only.
+    """
     args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
             "--uid", NOBODY, "--gid", NOBODY, "--hostname", "sandbox",
             "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
             # mounts apply in order: /tmp first, so binds below can live under /tmp (a clone in /tmp)
-            "--proc", "/proc", "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
+            "--proc", "/proc", "--dev", "/dev", "--size", str(SHM_BYTES), "--perms", "1777", "--tmpfs", "/dev/shm",
+            "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
     for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
         path = Path("/") / name
         if path.is_symlink():
@@ -59,7 +68,7 @@ def bwrap_args(scratch_home: Path) -> list[str]:
         path = REPO_DIR / name
         if path.is_dir():
             args += ["--ro-bind", str(path), str(path)]
-    args += ["--bind", str(scratch_home), HOME, "--chdir", HOME, "--"]
+    args += ["--size", str(HOME_BYTES), "--perms", "0777", "--tmpfs", HOME, "--chdir", HOME, "--"]
     return args
 
 

@@ -18,6 +18,7 @@ MAX_ITEMS = 10_000  # per container
 MAX_DEPTH = 8
 SET_TAG = "__set__"
 OPAQUE_TAG = "__unsupported__"
+MAX_INT_BITS = 1024  # torch.load(weights_only=True) cannot read ints of ~2040 bits and more
 
 
 class PlainError(ValueError):
@@ -33,6 +34,8 @@ def to_plain(value, _depth: int = 0):
     """
     if _depth > MAX_DEPTH:
         raise PlainError("value is nested too deeply")
+    if type(value) is int and value.bit_length() > MAX_INT_BITS:
+        return {OPAQUE_TAG: f"int of {value.bit_length()} bits"}
     if value is None or type(value) in (bool, int, float, str):
         return value
     if isinstance(value, torch.Size):
@@ -58,7 +61,7 @@ def to_plain(value, _depth: int = 0):
     if isinstance(value, (bool, int, float, str)):  # subclasses: keep only the plain value
         for base in (bool, int, float, str):
             if isinstance(value, base):
-                return base(value)
+                return to_plain(base(value), _depth)
     numpy = _numpy()
     if numpy is not None:
         if isinstance(value, numpy.ndarray):
@@ -81,7 +84,8 @@ def describe(value) -> str:
     if isinstance(value, torch.Tensor):
         return f"a tensor of shape {tuple(value.shape)}"
     if isinstance(value, dict) and set(value) == {OPAQUE_TAG}:
-        return f"a {value[OPAQUE_TAG]} object"
+        what = str(value[OPAQUE_TAG])
+        return f"an {what}" if what.startswith("int of ") else f"a {what} object"
     if isinstance(value, dict) and set(value) == {SET_TAG}:
         return "a set"
     if value is None:

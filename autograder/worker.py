@@ -60,6 +60,7 @@ class RunOutcome:
     faults: list[dict] = field(default_factory=list)  # cells that crashed or hit a limit (skipped)
     seconds: float = 0.0  # wall time of the job, seen from here
     run_seconds: float = 0.0  # time the program itself ran (forks and replays included), from the runner
+    worker_fate: str = ""  # when the job took the worker down with it: what it did to it
 
 
 class WorkerError(RuntimeError):
@@ -97,6 +98,8 @@ class Worker:
         self.ready = False
         self.sandboxed = False
         self.jobs = 0
+        self.server_pid = None
+        self.stopped_why = None
 
     # -- life cycle --------------------------------------------------------------------------------
     def start(self) -> "Worker":
@@ -160,6 +163,7 @@ class Worker:
             self.proc = None
             shutil.rmtree(self.scratch, ignore_errors=True)
         self.ready = False
+        self.server_pid = None
 
     def __enter__(self) -> "Worker":
         return self.start()
@@ -187,12 +191,71 @@ class Worker:
                     or time.monotonic() - started >= limits.notebook_timeout:
                 break
             faults.append({"index": k, "label": cells[k].label, "limit": None,
-                           "error": "killed the grading worker (a new worker went on without it)"})
+                           "error": f"{out.worker_fate} (a new worker went on without it)"})
             skip.add(k)
             quiet_until = k
         out.events, out.faults = events, faults
         out.seconds = round(time.monotonic() - started, 3)
         return out
+
+    def _await_reply(self, timeout: float):
+        """The server's reply to a job, or None if it died, stopped answering or was frozen.
+
+        The job's code runs as the server's user inside the sandbox, so it can SIGSTOP the server:
+        checked every second, so a frozen worker costs a second, not the notebook's time limit.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.stopped_why = "stopped answering"
+                return None
+            self.sock.settimeout(min(1.0, left))
+            try:
+                message = self.sock.recv(1 << 20)
+            except socket.timeout:
+                if self._server_frozen():
+                    self.stopped_why = "froze the grading worker (SIGSTOP)"
+                    return None
+                continue
+            except OSError:
+                return None
+            try:
+                return json.loads(message) if message else None
+            except ValueError:
+                return None
+
+    def _server_frozen(self) -> bool:
+        """Whether the runner server (bubblewrap's grandchild, or the child itself) is stopped."""
+        pid = self._server_pid()
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError, TypeError):
+            return False
+        return state in ("T", "t")
+
+    def _server_pid(self):
+        if self.proc is None:
+            return None
+        if self.server_pid is None:
+            if not self.sandboxed:
+                self.server_pid = self.proc.pid
+            else:  # bwrap -> bwrap's init in the PID namespace -> the runner
+                pid = self.proc.pid
+                for _ in range(3):
+                    kids = _children(pid)
+                    if not kids:
+                        break
+                    pid = kids[0]
+                    try:
+                        with open(f"/proc/{pid}/cmdline", "rb") as f:
+                            if f.read().split(b"\0")[1:3] == [b"-m", b"autograder.runner"]:
+                                self.server_pid = pid
+                                break
+                    except OSError:
+                        break
+        return self.server_pid
 
     def _run_once(self, cells, mode: str, limits: Limits, seed: int, skip: list, quiet_until: int):
         started = time.monotonic()
@@ -221,13 +284,9 @@ class Worker:
         for t in readers:
             t.start()
         reply = None
+        self.stopped_why = None
         if sent:
-            self.sock.settimeout(limits.notebook_timeout + 30)
-            try:
-                message = self.sock.recv(1 << 20)
-                reply = json.loads(message) if message else None
-            except (socket.timeout, OSError, ValueError):
-                reply = None
+            reply = self._await_reply(limits.notebook_timeout + 30)
         if reply is None or reply.get("op") != "end":
             # the runner died (or was killed by the student's code) or stopped answering
             self.stop()
@@ -247,7 +306,17 @@ class Worker:
             status, detail = "crashed", "the notebook's process sent no results"
         text = bytes(log).decode("utf-8", "replace")
         run_seconds = float(reply.get("seconds", 0.0)) if isinstance(reply, dict) and isinstance(reply.get("seconds"), (int, float)) else 0.0
-        return RunOutcome(events, status, detail, text, faults, round(time.monotonic() - started, 3), run_seconds), died
+        fate = (self.stopped_why or "killed the grading worker") if died else ""
+        return RunOutcome(events, status, detail, text, faults, round(time.monotonic() - started, 3), run_seconds,
+                          fate), died
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(c) for c in f.read().split()]
+    except (OSError, ValueError):
+        return []
 
 
 def _drop_privileges() -> None:  # pragma: no cover (runs in the child, only as root without bwrap)
@@ -293,12 +362,16 @@ def _drain(fd: int, into: bytearray, limit: int) -> None:
 
 
 def decode(data: bytes) -> tuple[list[dict], str]:
-    """Result frames -> events; stops at the first malformed frame and says why."""
+    """Result frames -> events, and what was wrong with the stream ("" if nothing).
+
+    The server frames each record itself, so one unreadable record is skipped (the case it held
+    then fails as not run) and the records after it still count.
+    """
     import torch
 
     from .values import PlainError, check_plain
 
-    events, pos = [], 0
+    events, pos, problem = [], 0, ""
     while pos < len(data):
         if pos + 8 > len(data):
             return events, "the result stream was cut off"
@@ -310,18 +383,21 @@ def decode(data: bytes) -> tuple[list[dict], str]:
         try:
             event = torch.load(io.BytesIO(frame), weights_only=True)
         except Exception as exc:  # anything unreadable is treated as no data
-            return events, f"unreadable result data ({type(exc).__name__})"
+            problem = problem or f"unreadable result data ({type(exc).__name__})"
+            continue
         if type(event) is not dict or type(event.get("event")) is not str:
-            return events, "unexpected result data"
+            problem = problem or "unexpected result data"
+            continue
         try:
             check_plain(event)
         except PlainError as exc:
             case = event.get("case")
             if event["event"] != "case" or type(case) is not dict or type(case.get("name")) is not str \
                     or type(event.get("grade_id")) is not str:
-                return events, f"unexpected result data ({exc})"
+                problem = problem or f"unexpected result data ({exc})"
+                continue
             # one case's value is not plain data: that case fails, the rest of the stream still counts
             event = {"event": "case", "grade_id": event["grade_id"],
                      "case": {"name": case["name"], "error": f"returned a value the grader cannot read: {exc}"}}
         events.append(event)
-    return events, ""
+    return events, problem

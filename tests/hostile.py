@@ -437,21 +437,15 @@ ATTACKS: list[Attack] = [
     Attack("builtins_overwritten", cheat(BUILTINS), PULSE0),
     Attack("session_set_to_none", cheat(SESSION_NONE), PULSE0),
     Attack("fake_cases_before_the_test", {"mcq_rnn_io": FAKE_CASES_FIRST}, IO0, ("not the right answer",)),
-    Attack("garbage_on_every_fd", {"mcq_rnn_io": PIPE_GARBAGE}, IO0, ("could not be read",),
-           limits=SHORT,
-           hole="bytes written to the result pipe garble the whole stream: every later question "
-                "(here test_pulse_effect, honest) scores 0 instead of only the cell that wrote them"),
+    Attack("garbage_on_every_fd", {"mcq_rnn_io": PIPE_GARBAGE}, IO0, ("result channel",),
+           limits=SHORT),
     # tensors that are not dense CPU tensors are not plain data: that case fails, nothing else does
     Attack("forged_sparse_tensor", cheat(FORGED_TENSOR.replace("@VALUE@", "torch.zeros(7).to_sparse()")), PULSE0,
            ("cannot read",)),
     Attack("forged_meta_tensor", cheat(FORGED_TENSOR.replace("@VALUE@", "torch.zeros(7, device='meta')")), PULSE0,
            ("cannot read",)),
     Attack("huge_int_answer", {"rnn_parameters": HUGE_INT},
-           {"test_rnn_parameters": partial_score(FULL_01["test_rnn_parameters"], 2, 5)}, ("expected int 620",),
-           hole_in=("scores", "reason"),
-           hole="an int above ~2040 bits cannot be read back with torch.load(weights_only=True) "
-                "(UnpicklingError): the whole stream from that case on is dropped, so every later test "
-                "(test_rnn_step, test_rnn_forward, test_mcq_rnn_io, test_pulse_effect, all honest) scores 0"),
+           {"test_rnn_parameters": partial_score(FULL_01["test_rnn_parameters"], 2, 5)}, ("expected int 640, got an int of 4097 bits",)),
     # crashes: each costs its own question only
     *[Attack(f"crash_{name}", {"mcq_rnn_io": code}, IO0, (why,)) for name, (code, why) in CRASHES.items()],
     # the runner server itself is within reach of the same uid: killing or freezing it costs this cell only
@@ -462,12 +456,8 @@ ATTACKS: list[Attack] = [
     Attack("crash_stop_self", {"mcq_rnn_io": RIGHT_IO + "import os, signal\nos.kill(os.getpid(), signal.SIGSTOP)\n"},
            IO0, ("time limit per cell",), limits=SHORT, max_seconds=30),
     Attack("crash_stop_parent", {"mcq_rnn_io": RIGHT_IO + "import os, signal\nos.kill(os.getppid(), signal.SIGSTOP)\n"},
-           IO0, limits=Limits(cell_timeout=2, case_timeout=1, notebook_timeout=10), max_seconds=30,
-           hole_in=("scores", "time"),
-           hole="SIGSTOP to the runner server (os.kill(os.getppid(), SIGSTOP)) freezes it: Worker.run waits "
-                "notebook_timeout + 30 s for its reply (40 s here, 330 s with the default limits), then finds the "
-                "notebook's time used up and does not replay, so every later test (test_pulse_effect, honest) "
-                "scores 0 too"),
+           IO0, ("froze the grading worker",), limits=Limits(cell_timeout=2, case_timeout=1, notebook_timeout=10),
+           max_seconds=30),
     Attack("server_memory_and_ptrace_probe", {"mcq_rnn_io": SERVER_PROBE}, IO0),
     *[Attack(f"raise_{name}_in_test_call", {"make_rnn": f"def make_rnn():\n    {code}\n"}, MAKE0, (why,))
       for name, (code, why) in RAISE_IN_TEST.items()],
@@ -487,18 +477,12 @@ ATTACKS: list[Attack] = [
            limits=Limits(memory_mb=1024)),
     Attack("fork_bomb", {"mcq_rnn_io": FORK_BOMB}, IO0, ("process limit",), limits=Limits(cell_timeout=20)),
     Attack("print_200_mb", {"mcq_rnn_io": PRINT_200MB}, {}, max_seconds=30),
-    Attack("file_2_gb_in_home", {"mcq_rnn_io": BIG_FILE}, IO0, ("File too large",)),
+    Attack("file_2_gb_in_home", {"mcq_rnn_io": BIG_FILE}, IO0, ("File too large|No space left on device",)),
     Attack("fill_tmp", {"mcq_rnn_io": FILL_TMP}, IO0, ("No space left on device",), sandbox=True),
     Attack("memory_via_dev_shm", {"mcq_rnn_io": FILL_DEV_SHM}, IO0, ("No space left on device|memory limit",),
-           limits=Limits(memory_mb=512), sandbox=True, hole_in=("reason",),
-           hole="the sandbox's /dev/shm is bubblewrap's --dev tmpfs with no size cap (half the RAM, 12.6 GB here): "
-                "RAM-backed files bypass the memory limit (RLIMIT_AS) and, file by file, the file size limit; "
-                "this job held 2 GiB with a 512 MiB limit (each worker of grade-class can hold half the RAM)"),
+           limits=Limits(memory_mb=512), sandbox=True),
     Attack("disk_fill_home", {"mcq_rnn_io": FILL_HOME}, IO0, ("No space left on device|Disk quota exceeded|limit",),
-           hole_in=("reason",),
-           hole="the home (a host directory under /tmp/autograder-*/home) has no size cap, only RLIMIT_FSIZE per "
-                "file: many files of 200 MB each can fill the grading machine's disk (1.6 GB written here "
-                "without any error; the sandbox's /tmp, by contrast, holds 512 MiB)"),
+           sandbox=True),
     # which later cell the thread kills depends on timing: exact before it, at most full after it
     Attack("daemon_thread_exits_later", {"mcq_rnn_io": DAEMON_EXIT}, {}, ("exited with status 7",), limits=SHORT,
            exact=False),

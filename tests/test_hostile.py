@@ -335,10 +335,6 @@ def _shmem_mib() -> int:
 
 
 @needs_sandbox
-@pytest.mark.xfail(raises=KnownHole, strict=True,
-                   reason="known hole: System V shared memory outlives its job (the worker's IPC namespace is "
-                          "shared by every job and never emptied): a submission keeps 768 MiB of RAM past a "
-                          "512 MiB limit for the rest of the worker's life, and the next one can read it")
 def test_system_v_shared_memory_does_not_outlive_its_submission(worker, tmp_path):
     key = 0x5000 + os.getpid() % 0x1000
     a = Attack("shm_leaver", {"mcq_rnn_io": SHM_LEAVE.replace("@KEY@", str(key))}, {}, limits=Limits(memory_mb=512))
@@ -352,8 +348,7 @@ def test_system_v_shared_memory_does_not_outlive_its_submission(worker, tmp_path
     more, _ = grade_and_check(worker, submission(tmp_path / "b", b.overrides), b, mark, sleep)
     for k, v in more.items():
         problems.setdefault(k, []).extend(v)
-    hole = Attack("shm", {}, {}, hole="System V shared memory outlives its job", hole_in=("scores", "memory"))
-    verdict(problems, hole)
+    verdict(problems, Attack("shm", {}, {}))
 
 
 # -- benign edits of the notebook's structure -----------------------------------------------------------
@@ -464,7 +459,7 @@ def _to_nbformat3(path: Path) -> Path:
 ODD_FILES = {
     # name: (answer overrides, edit of the JSON, per-test changes deserved, words the notes must hold)
     "deleted_test_cell": ({}, _drop_cell("test_rnn_step"), {}, "test_rnn_step was missing from the notebook and was put back"),
-    "deleted_setup_cell": ({}, _drop_cell("setup"), {}, "setup was missing"),  # see ODD_HOLES
+    "deleted_setup_cell": ({}, _drop_cell("setup"), {}, "setup was missing"),
     "rigged_test_cell_and_points": ({"pulse_effect": WRONG_PULSE}, _rig_test_cell, {"test_pulse_effect": 0.0}, ""),
     "test_cell_metadata_stripped": ({}, _strip_test_metadata, {}, "test_pulse_effect was missing"),
     "test_cell_turned_into_markdown": ({"pulse_effect": WRONG_PULSE}, _turn_test_into_markdown, {"test_pulse_effect": 0.0}, ""),
@@ -474,12 +469,7 @@ ODD_FILES = {
 }
 
 
-ODD_HOLES = {
-    "deleted_setup_cell": "a deleted setup cell (a locked cell with no graded cell before it) is put back at the END "
-                          "of the program (student_program inserts a restored cell after the nearest earlier "
-                          "solution cell it finds, else at len(program)), so every test fails with NameError: "
-                          "name 'Check' is not defined: an honest notebook scores 0 instead of 19",
-}
+ODD_HOLES: dict[str, str] = {}  # case: why it is a known hole (none left)
 
 
 def _odd(case):
