@@ -9,6 +9,7 @@ PYTEST_ARGS ?=
 LAB_ARGS ?=
 GRADESCOPE_ARGS ?=
 ASSIGNMENTS ?=
+BENCH_ARGS ?=
 FIRST_NOTEBOOK := course/01_recurrence/01_the_rnn_recurrence.ipynb
 # Jupyter refuses to start as root (containers, CI) unless told to
 LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
@@ -65,7 +66,7 @@ format: setup
 	$(BIN)/python -m autograder.build format
 
 bench: setup
-	$(BIN)/python -m autograder.bench
+	$(BIN)/python -m autograder.bench $(BENCH_ARGS)
 
 # one autograder zip per assignment; GRADESCOPE_ARGS="01_recurrence" builds only that one
 gradescope: setup

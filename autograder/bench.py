@@ -5,7 +5,8 @@
 - grade: `python -m autograder grade` on the released notebook with the solution's answers spliced
   in (a perfect submission), as a separate process, reference cache warm;
 - grade (cold): the same with an empty reference cache, the first grade of an assignment.
-- class: the same class of submissions per assignment (--students, default 20: honest ones and
+- parts: the run times summed per part of the course (Part I, nn.RNN: target 90 s).
+- class (for --class-for, default the first assignment): a class of submissions (--students, default 20: honest ones and
   typical unfinished ones, which answer only the first k questions) graded by plain
   `nbgrader autograde` (one kernel per submission, serial), by `grade-class` with 1 and 2 workers
   (without the gradebook step), and the gradebook step alone (record in nbgrader + HTML feedback);
@@ -27,6 +28,10 @@ from pathlib import Path
 from .build import ROOT, SOLUTIONS
 from .notebooks import solution_notebooks
 from .submissions import make_submission, release_of, solution_answers, splice
+
+# notebooks by the first two digits of their assignment folder
+PARTS = {**{f"{i:02d}": "Part I (nn.RNN)" for i in range(1, 6)}, **{f"{i:02d}": "Part II (nn.GRU)" for i in range(6, 20)}}
+
 
 def time_run(path: Path) -> float:
     import nbformat
@@ -51,11 +56,18 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median reported)")
     parser.add_argument("--students", type=int, default=20, help="class size for the class benchmark (0: skip it)")
+    parser.add_argument("--class-for", default="01_recurrence",
+                        help="assignments for the class benchmark: comma-separated names, or 'all'")
+    parser.add_argument("--only", default="", help="time only these assignments (comma-separated)")
     args = parser.parse_args(argv)
     print(f"{'notebook':42s} {'run':>8s} {'grade':>8s} {'grade (cold)':>13s}  result")
     runs_total = 0.0
+    parts: dict[str, float] = {}
+    only = {a for a in args.only.split(",") if a}
     with tempfile.TemporaryDirectory() as tmp:
         for solution in solution_notebooks(SOLUTIONS):
+            if only and solution.parent.name not in only:
+                continue
             sub = make_submission(solution, Path(tmp) / "sub" / solution.parent.name / solution.name)
             run = statistics.median(time_run(solution) for _ in range(args.repeat))
             cold = []
@@ -68,13 +80,19 @@ def main(argv=None) -> int:
                 seconds, total = time_grade(sub, warm_cache)
                 warm.append(seconds)
             runs_total += run
+            part = PARTS.get(solution.parent.name[:2], "other")
+            parts[part] = parts.get(part, 0.0) + run
             name = f"{solution.parent.name}/{solution.name}"
             print(f"{name:42s} {run:7.1f}s {statistics.median(warm):7.1f}s {statistics.median(cold):12.1f}s  {total}")
     print(f"\nmedians of {args.repeat} runs; all notebooks run in {runs_total:.1f} s in total "
           f"(target: 20 s per notebook on 2 CPU cores)")
+    for part, seconds in parts.items():
+        print(f"{part}: {seconds:.1f} s" + (" (target: 90 s)" if part.startswith("Part I ") else ""))
     if args.students:
+        wanted = None if args.class_for == "all" else set(args.class_for.split(","))
         for solution in solution_notebooks(SOLUTIONS):
-            bench_class(solution, args.students)
+            if wanted is None or solution.parent.name in wanted:
+                bench_class(solution, args.students)
     return 0
 
 

@@ -441,6 +441,9 @@ def test_feedback_shows_our_messages_and_no_hidden_tests(klass):
     for student in students(klass):
         pages = classroom.feedback(klass.root, student, ASSIGNMENT)
         assert pages == [klass.root / "grading" / "feedback" / student / ASSIGNMENT / f"{klass.name}.html"]
+        # nbgrader release_feedback reads the submission's timestamp.txt from the feedback folder
+        stamp = klass.root / "grading" / "feedback" / student / ASSIGNMENT / "timestamp.txt"
+        assert stamp.read_text() == TIMESTAMP, student
         text = _text(pages[0])
         if student != "damaged":
             assert visible in text, "the search must find visible test source (else it proves nothing)"
