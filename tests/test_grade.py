@@ -11,21 +11,30 @@ from conftest import SOLUTIONS, gid, load, make_submission, release_of, run, sol
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture(scope="module")
+def worker():
+    """One warm sandboxed worker for the module's many grades (grade-class reuses workers the same way)."""
+    from autograder.worker import Worker
+
+    with Worker(sandboxed=True) as w:
+        yield w
+
+
 def scores(result) -> dict:
     return {t.grade_id: t.score for t in result.tests if not t.manual}
 
 
 @pytest.mark.parametrize("solution", solution_paths(), ids=lambda p: p.stem)
-def test_solution_answers_score_full_marks(solution, tmp_path):
-    result = grade_notebook(make_submission(solution, tmp_path / solution.parent.name / solution.name))
+def test_solution_answers_score_full_marks(solution, tmp_path, worker):
+    result = grade_notebook(make_submission(solution, tmp_path / solution.parent.name / solution.name), worker=worker)
     assert result.score == result.max_auto > 0
     assert all(t.passed for t in result.tests if not t.manual), [t.lines for t in result.tests if not t.passed]
     assert result.notes == []
 
 
 @pytest.mark.parametrize("solution", solution_paths(), ids=lambda p: p.stem)
-def test_released_notebook_scores_zero(solution):
-    result = grade_notebook(release_of(solution))
+def test_released_notebook_scores_zero(solution, worker):
+    result = grade_notebook(release_of(solution), worker=worker)
     assert result.score == 0 and result.max_auto > 0
     manual = [t for t in result.tests if t.manual]
     assert all("no answer written" in t.message for t in manual)
@@ -33,10 +42,11 @@ def test_released_notebook_scores_zero(solution):
 
 @pytest.mark.parametrize("solution,name", [(sol, name) for sol, (_, wrong) in CATALOGS.items() for name in sorted(wrong)],
                          ids=lambda v: v.split("/")[0])
-def test_wrong_answer_loses_exactly_its_points(solution, name, tmp_path):
+def test_wrong_answer_loses_exactly_its_points(solution, name, tmp_path, worker):
     path = SOLUTIONS / solution
     sub = make_submission(path, tmp_path / path.parent.name / path.name, CATALOGS[solution][1][name][0])
-    assert scores(grade_notebook(sub)) == expected(solution, name)
+    result = grade_notebook(sub, worker=worker)
+    assert scores(result) == expected(solution, name), [line for t in result.tests for line in t.lines if "✗" in line]
 
 
 def test_every_notebook_has_a_catalog_of_wrong_answers():
