@@ -25,7 +25,7 @@ c.CourseDirectory.db_url = f"sqlite:///{WORK / 'gradebook.db'}"
 # generate_assignment copies every other file of an assignment folder into course/: never copy
 # anything that could carry a solution, nor caches and checkpoints. (The same list filters what
 # autograde and generate_feedback copy from a submission: *.txt stays allowed, because
-# release_feedback needs timestamp.txt; tests/test_course.py checks that only notebooks are released.)
+# release_feedback needs timestamp.txt; tests/test_course.py checks that solutions/ holds notebooks only.)
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.solution.*",
                             "*.py", "*.pt", "*.json", "*.md", "*.csv"]
 

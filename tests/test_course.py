@@ -19,6 +19,14 @@ def test_solutions_have_no_outputs():
             assert not cell.get("outputs") and cell.get("execution_count") is None, (path, gid(cell))
 
 
+def test_solutions_hold_only_notebooks():
+    """nbgrader releases every other file it does not ignore, and *.txt cannot be ignored (autograde
+    and feedback must keep a submission's timestamp.txt): so solutions/ holds notebooks only."""
+    others = [p for p in SOLUTIONS.rglob("*") if p.is_file() and p.suffix != ".ipynb"
+              and ".ipynb_checkpoints" not in p.parts and "__pycache__" not in p.parts]
+    assert others == [], others
+
+
 @pytest.fixture(scope="module")
 def rebuilt(tmp_path_factory):
     """course/ regenerated from solutions/ in a scratch copy of the repository."""
@@ -26,7 +34,7 @@ def rebuilt(tmp_path_factory):
     shutil.copytree(SOLUTIONS, root / "solutions")
     shutil.copy(ROOT / "nbgrader_config.py", root)
     (root / "solutions" / "01_recurrence" / "answers.py").write_text("SECRET = 'solution text'\n")
-    (root / "solutions" / "01_recurrence" / "key.txt").write_text("A C B\n")
+    (root / "solutions" / "01_recurrence" / "key.md").write_text("A C B\n")
     build_course(root)
     return root
 
