@@ -17,3 +17,11 @@ def random_batch(seq_len: int, batch: int, input_size: int, seed: int = 0) -> to
     """Standard-normal inputs of shape (seq_len, batch, input_size) from a private generator."""
     g = torch.Generator().manual_seed(seed)
     return torch.randn(seq_len, batch, input_size, generator=g)
+
+
+def sine(seq_len: int = 100, period: float = 20.0, amplitude: float = 1.0, phase: float = 0.0) -> torch.Tensor:
+    """A one-feature sine wave, amplitude * sin(2π t / period + phase) for t = 0..seq_len-1: shape (seq_len, 1, 1)."""
+    if seq_len < 1 or period <= 0:
+        raise ValueError(f"need seq_len >= 1 and period > 0, got seq_len={seq_len}, period={period}")
+    t = torch.arange(seq_len, dtype=torch.float32)
+    return (amplitude * torch.sin(2 * torch.pi * t / period + phase)).reshape(seq_len, 1, 1)
