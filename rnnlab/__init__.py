@@ -1,6 +1,6 @@
-"""Helpers the course notebooks import by name: `from rnnlab import plots, sequences`.
+"""Helpers the course notebooks import by name: `from rnnlab import plots, data, batching, sequences`.
 
 Lessons live in the notebooks; plotting, data and small utilities live here, tested once and
 shared by every notebook. Importing has no side effects and never touches the network.
 """
-__all__ = ["plots", "sequences"]
+__all__ = ["batching", "data", "plots", "sequences"]

@@ -90,3 +90,28 @@ def test_nbgrader_validate_passes_the_solution_and_fails_every_test_of_the_relea
     assert "Success! Your notebook passes all the tests." in proc.stdout, proc.stdout + proc.stderr
     proc = run(["nbgrader", "validate", "--invert", str(release_of(solution))])
     assert "Success! The notebook does not pass any tests." in proc.stdout, proc.stdout + proc.stderr
+
+
+def _points(solution):
+    auto = manual = 0.0
+    for cell in load(solution)["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade"):
+            if cell["cell_type"] == "code":
+                auto += float(meta.get("points", 0))
+            else:
+                manual += float(meta.get("points", 0))
+    return auto, manual
+
+
+def test_readme_course_table_lists_every_notebook_with_its_points():
+    """The README's course table cannot drift from the notebooks: one row each, in order, points right."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = text[text.index("## The course"):text.index("## For learners")]
+    rows = [line for line in table.splitlines() if re.match(r"\|\s*\d\d\s*\|", line)]
+    listed = [re.search(r"\(course/([^)]+)\.ipynb\)", row).group(1) for row in rows]
+    assert listed == [f"{p.parent.name}/{p.stem}" for p in solution_paths()]
+    for row, solution in zip(rows, solution_paths()):
+        auto, manual = _points(solution)
+        want = f"{auto:g} auto" + (f" + {manual:g} by hand" if manual else "")
+        assert row.rstrip(" |").endswith(want), (row, want)
