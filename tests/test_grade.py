@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from autograder.grade import Limits, grade_notebook
-from catalog import CATALOGS, WRONG_01, expected
+from catalog import CATALOGS, FULL_01, WRONG_01, expected
 from conftest import SOLUTIONS, gid, load, make_submission, release_of, run, solution_answers, solution_paths
 
 pytestmark = pytest.mark.slow
