@@ -3,4 +3,4 @@
 Lessons live in the notebooks; plotting, data and small utilities live here, tested once and
 shared by every notebook. Importing has no side effects and never touches the network.
 """
-__all__ = ["batching", "data", "plots", "sequences"]
+__all__ = ["batching", "data", "plots", "progress", "sequences"]
