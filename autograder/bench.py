@@ -60,6 +60,11 @@ def main(argv=None) -> int:
                         help="assignments for the class benchmark: comma-separated names, or 'all'")
     parser.add_argument("--only", default="", help="time only these assignments (comma-separated)")
     args = parser.parse_args(argv)
+    known = {s.parent.name for s in solution_notebooks(SOLUTIONS)}
+    for option, value in (("--only", args.only), ("--class-for", "" if args.class_for == "all" else args.class_for)):
+        unknown = sorted({a for a in value.split(",") if a} - known)
+        if unknown:
+            parser.error(f"{option}: unknown assignment(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     print(f"{'notebook':42s} {'run':>8s} {'grade':>8s} {'grade (cold)':>13s}  result")
     runs_total = 0.0
     parts: dict[str, float] = {}

@@ -80,8 +80,8 @@ class _Timer:
 class Session:
     """Receives the cases of `Check` objects and sends them to the server as they are recorded."""
 
-    def __init__(self, out: int, mode: str, case_timeout: float):
-        self.out, self.mode, self.case_timeout = out, mode, case_timeout
+    def __init__(self, out: int, mode: str, case_timeout: float, ack: int | None = None):
+        self.out, self.mode, self.case_timeout, self.ack = out, mode, case_timeout, ack
         self.quiet = False
 
     def frame(self, kind: bytes, payload: bytes = b"") -> None:
@@ -89,27 +89,33 @@ class Session:
         while data:
             data = data[os.write(self.out, data):]
 
-    def drained(self, timeout: float = 2.0) -> None:
-        """Wait (briefly) until the server has read everything sent so far.
+    def await_ack(self, timeout: float = 2.0) -> None:
+        """Wait (briefly) until the server has forwarded everything sent so far, this cell's marker last.
 
-        Called before each cell runs: if that cell then kills or freezes the server, everything
-        the earlier cells recorded, and the marker of this cell, has already been forwarded, so
-        the grader blames the right cell and keeps every earlier result, however loaded the machine.
+        Called before each cell runs: if that cell then kills or freezes the server, every result
+        of the earlier cells and the marker of this cell have already reached the grader, so it
+        blames the right cell and keeps every earlier result, however loaded the machine. (A cell
+        that reads the acknowledgements itself only slows its own notebook down.)
         """
-        import array
-        import fcntl
-        import termios
-
-        waiting = array.array("i", [0])
+        if self.ack is None:
+            return
         end = time.monotonic() + timeout
-        while time.monotonic() < end:
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return
             try:
-                fcntl.ioctl(self.out, termios.FIONREAD, waiting, True)
-            except OSError:
+                ready, _, _ = select.select([self.ack], [], [], left)
+            except InterruptedError:
+                continue
+            except (OSError, ValueError):
                 return
-            if waiting[0] == 0:
+            if ready:
+                try:
+                    os.read(self.ack, 64)
+                except OSError:
+                    pass
                 return
-            time.sleep(0.0005)
 
     def send(self, obj) -> None:
         if self.quiet:
@@ -182,7 +188,7 @@ def _set_limits(limits: dict) -> None:
         cap(resource.RLIMIT_NPROC, limits["nproc"])
 
 
-def program(job: dict, out: int, skip: set, quiet_until: int) -> int:
+def program(job: dict, out: int, skip: set, quiet_until: int, ack: int | None = None) -> int:
     """Run the job's cells; returns the exit status. Runs in a forked child of the server."""
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
@@ -196,7 +202,7 @@ def program(job: dict, out: int, skip: set, quiet_until: int) -> int:
     config.HistoryManager.enabled = False
     InteractiveShell.clear_instance()
     shell = InteractiveShell.instance(config=config)
-    session = Session(out, job["mode"], float(limits.get("case_timeout", 10)))
+    session = Session(out, job["mode"], float(limits.get("case_timeout", 10)), ack)
     signal.signal(signal.SIGALRM, _alarm)
     seed = int(job.get("seed", 0))
     cell_timeout = float(limits.get("cell_timeout", 60))
@@ -205,7 +211,7 @@ def program(job: dict, out: int, skip: set, quiet_until: int) -> int:
             continue
         session.quiet = index < quiet_until
         session.frame(b"S", str(index).encode())
-        session.drained()
+        session.await_ack()
         check_module._SESSION = session  # a cell may have reset it; tests must still record
         signal.signal(signal.SIGALRM, _alarm)
         _seed(seed)
@@ -400,6 +406,7 @@ class Job:
         self.overflow = False
         self.garbage = False
         self.pids: list[int] = []
+        self.ack: int | None = None
         self.faults: list[dict] = []
 
     def forward(self, payload: bytes) -> None:
@@ -446,11 +453,14 @@ class Job:
     def attempt(self, skip: set, quiet_until: int):
         """Fork a program process and supervise it: ("end"|"fault"|"timeout", cell index, reason, limit)."""
         read_fd, write_fd = os.pipe()
+        ack_r, ack_w = os.pipe()  # the server acknowledges each cell marker once it has forwarded it
+        os.set_blocking(ack_w, False)
         pid = os.fork()
         if pid == 0:  # the program process
             code = 70
             try:
                 os.close(read_fd)
+                os.close(ack_w)
                 os.setsid()
                 os.dup2(self.log_fd, 1)
                 os.dup2(self.log_fd, 2)
@@ -458,13 +468,15 @@ class Job:
                     os.close(fd)  # the program must not reach the parent except through its pipe
                 _prctl(PR_SET_DUMPABLE, 1)
                 _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-                code = program(self.job, write_fd, skip, quiet_until)
+                code = program(self.job, write_fd, skip, quiet_until, ack_r)
                 sys.stdout.flush()
                 sys.stderr.flush()
             finally:
                 os._exit(code)
         self.pids.append(pid)
         os.close(write_fd)
+        os.close(ack_r)
+        self.ack = ack_w
         os.set_blocking(read_fd, False)
         limits = self.limits
         cell_limit = float(limits.get("cell_timeout", 60)) + float(limits.get("kill_grace", 5))
@@ -524,6 +536,8 @@ class Job:
                                 f"(process limit)", "max_processes")
         finally:
             os.close(read_fd)
+            os.close(self.ack)
+            self.ack = None
 
     def _consume(self, buf: bytearray, current, cell_started, ended):
         """Act on the complete frames in buf: track the current cell, forward data, note the end."""
@@ -540,6 +554,7 @@ class Job:
                 if payload.isdigit():
                     current, cell_started = int(payload), time.monotonic()
                     self.forward(_marker(current))  # so the grader knows the cell if this worker is killed
+                    self._acknowledge()
             elif kind == b"D":
                 if not _readable(payload):
                     self.garbage = True
@@ -548,6 +563,15 @@ class Job:
             else:
                 ended = True
         return current, cell_started, ended
+
+    def _acknowledge(self) -> None:
+        """Tell the program everything up to this cell's marker has been forwarded (it may run it now)."""
+        if self.ack is None:
+            return
+        try:
+            os.write(self.ack, b"\1")
+        except OSError:  # the pipe is full (the cell reads no acks) or the program is gone
+            pass
 
     @staticmethod
     def _read(fd: int, buf: bytearray) -> bool:

@@ -44,12 +44,8 @@ def _python_roots() -> list[Path]:
     return sorted(r for r in roots if not str(r).startswith("/usr"))
 
 
-def bwrap_args(scratch_home: Path | None = None) -> list[str]:
-    """The bubblewrap command line that runs a command in the sandbox.
-
-    HOME is a private tmpfs; `scratch_home` (a host folder) is no longer mounted and is accepted for
-    compatibility only.
-    """
+def bwrap_args() -> list[str]:
+    """The bubblewrap command line that runs a command in the sandbox (HOME is a private tmpfs)."""
     args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
             "--uid", NOBODY, "--gid", NOBODY, "--hostname", "sandbox",
             "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
@@ -79,9 +75,8 @@ def available() -> str:
         return f"bubblewrap is Linux-only (this is {sys.platform})"
     if shutil.which("bwrap") is None:
         return "bwrap is not installed (Debian/Ubuntu: apt-get install bubblewrap; `make setup` does it as root)"
-    probe = Path(os.environ.get("TMPDIR", "/tmp"))
     try:
-        proc = subprocess.run(bwrap_args(probe) + [sys.executable, "-c", "pass"], capture_output=True,
+        proc = subprocess.run(bwrap_args() + [sys.executable, "-c", "pass"], capture_output=True,
                               text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"bwrap failed to start ({exc})"
@@ -93,15 +88,14 @@ def available() -> str:
 _warned = False
 
 
-def command(argv: list[str], scratch_home: Path) -> tuple[list[str], bool]:
+def command(argv: list[str]) -> tuple[list[str], bool]:
     """`argv` wrapped in the sandbox when possible; returns (command, sandboxed)."""
     global _warned
     if mode() == "off":
         return argv, False
     why = available()
     if not why:
-        os.chmod(scratch_home, 0o777)  # writable by the sandbox's uid
-        return bwrap_args(scratch_home) + argv, True
+        return bwrap_args() + argv, True
     if mode() == "required":
         raise SandboxUnavailable(f"AUTOGRADER_SANDBOX=required but {why}")
     if not _warned:

@@ -115,7 +115,7 @@ class Worker:
         preexec = None
         try:
             if self.want_sandbox:
-                argv, self.sandboxed = sandbox.command(argv, home)
+                argv, self.sandboxed = sandbox.command(argv)
                 if not self.sandboxed and os.geteuid() == 0 and sandbox.mode() == "auto" and _nobody_can_run():
                     os.chmod(home, 0o777)
                     preexec = _drop_privileges  # fallback as root: at least not root

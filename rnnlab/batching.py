@@ -95,6 +95,16 @@ def h_n_one_by_one(rnn: torch.nn.RNNBase, padded: torch.Tensor, lengths) -> torc
     return torch.cat(states, dim=1)
 
 
+def summary_one_by_one(rnn: torch.nn.RNNBase, padded: torch.Tensor, lengths) -> torch.Tensor:
+    """The reference summary of each sequence run alone: the last layer's h_n, both directions side by side.
+
+    Returns (N, D * hidden_size): `cat([h_n[-2], h_n[-1]], dim=-1)` for a bidirectional layer,
+    `h_n[-1]` for one direction.
+    """
+    h_n = h_n_one_by_one(rnn, padded, lengths)
+    return torch.cat([h_n[-2], h_n[-1]], dim=-1) if rnn.bidirectional else h_n[-1]
+
+
 def packed_positions(packed: PackedSequence) -> list[tuple[int, int]]:
     """For each row of `packed.data`: (sequence index in the original batch order, time step)."""
     batch_sizes = packed.batch_sizes.tolist()

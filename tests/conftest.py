@@ -57,3 +57,13 @@ def _isolated_cache(tmp_path_factory):
     """Reference caches of the test run live in a temporary folder, never the developer's."""
     os.environ["AUTOGRADER_CACHE"] = str(tmp_path_factory.mktemp("reference-cache"))
     yield
+
+
+@pytest.fixture(scope="module")
+def worker():
+    """One warm sandboxed worker per test module (as grade-class reuses workers): every job must leave
+    nothing for the next."""
+    from autograder.worker import Worker
+
+    with Worker(sandboxed=True) as w:
+        yield w

@@ -77,6 +77,21 @@ def test_packed_h_n_equals_the_one_by_one_reference(bidirectional, batch_first, 
     assert (unpacked_h_n - reference).abs().max() > 1e-3
 
 
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_summary_one_by_one_is_the_last_layer_of_each_sequence_alone(bidirectional):
+    torch.manual_seed(1)
+    gru = nn.GRU(3, 4, num_layers=2, bidirectional=bidirectional)
+    seqs = [torch.randn(n, 3) for n in (3, 5, 2)]
+    padded, lengths = batching.pad_batch(seqs)
+    summary = batching.summary_one_by_one(gru, padded, lengths)
+    assert summary.shape == (3, 8 if bidirectional else 4)
+    with torch.no_grad():
+        for i, seq in enumerate(seqs):
+            h_n = gru(seq.unsqueeze(1))[1]
+            want = torch.cat([h_n[-2, 0], h_n[-1, 0]]) if bidirectional else h_n[-1, 0]
+            torch.testing.assert_close(summary[i], want)
+
+
 def test_draw_packed_labels_every_data_row():
     top, bottom = batching.draw_packed(batching.pad_and_pack(three_sequences()))
     labels = [t.get_text() for t in top.texts]

@@ -11,15 +11,6 @@ from conftest import SOLUTIONS, gid, load, make_submission, release_of, run, sol
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def worker():
-    """One warm sandboxed worker for the module's many grades (grade-class reuses workers the same way)."""
-    from autograder.worker import Worker
-
-    with Worker(sandboxed=True) as w:
-        yield w
-
-
 def scores(result) -> dict:
     return {t.grade_id: t.score for t in result.tests if not t.manual}
 

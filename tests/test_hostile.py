@@ -58,13 +58,6 @@ SANDBOX_WHY = _sandbox_reason()
 needs_sandbox = pytest.mark.skipif(bool(SANDBOX_WHY), reason=f"needs the bubblewrap sandbox: {SANDBOX_WHY}")
 
 
-@pytest.fixture(scope="module")
-def worker():
-    """One sandboxed worker for the whole module: every job must leave nothing for the next."""
-    with Worker(sandboxed=True) as w:
-        yield w
-
-
 def scores(result) -> dict:
     return {t.grade_id: t.score for t in result.tests if not t.manual}
 
