@@ -358,6 +358,115 @@ def _wipe(paths) -> None:
                 pass
 
 
+# -- a clean state for every job (inside the sandbox) --------------------------------------------------
+
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWIPC, CLONE_NEWNET = 0x00020000, 0x10000000, 0x08000000, 0x40000000
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x4000, 0x40000
+PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 24, 38
+MQUEUE_DIR = "/dev/mqueue"
+
+
+class IsolationError(OSError):
+    pass
+
+
+def scratch_mounts(home: str) -> list[tuple[str, int, int]]:
+    """The sandbox's writable places, recreated empty for every job: (path, size cap in bytes, mode)."""
+    from . import sandbox
+
+    return [(home, sandbox.HOME_BYTES, 0o700), ("/tmp", sandbox.TMP_BYTES, 0o1777),
+            ("/dev/shm", sandbox.SHM_BYTES, 0o1777)]
+
+
+def _libc_call(libc, name: str, *args) -> None:
+    if getattr(libc, name)(*args) != 0:
+        err = ctypes.get_errno()
+        raise IsolationError(err, f"{name}{tuple(a for a in args if isinstance(a, (str, bytes, int)))}: "
+                                  f"{os.strerror(err)}")
+
+
+def isolate(home: str) -> None:
+    """Move this process into namespaces of its own, so that a job starts from the same clean state
+    whatever the jobs before it did, and leaves nothing for the ones after it.
+
+    Called in each forked program process inside the sandbox, before any of the job's code runs:
+    - a new user namespace mapping only our own uid and gid (so we may set up the rest; the job's code
+      later runs with no capabilities in it, as the same unprivileged user as before);
+    - a new mount namespace with fresh, size-capped tmpfs mounts on the home, /tmp and /dev/shm (every
+      writable place of the sandbox: its root and /dev are read-only) and a POSIX message-queue
+      file system for the new IPC namespace on /dev/mqueue;
+    - a new IPC namespace (System V and POSIX IPC start empty) and a new network namespace (only a
+      loopback interface: no socket, abstract Unix name or port bound by an earlier job);
+    - then every capability is dropped (bounding set included) and no_new_privs set, so the job cannot
+      unmount, remount or reach what lies under its mounts.
+    When the last process of the job exits, its namespaces and their memory are freed by the kernel.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    uid, gid = os.getuid(), os.getgid()
+    _libc_call(libc, "unshare", CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWNET)
+    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+        with open(f"/proc/self/{name}", "w") as f:
+            f.write(text)
+    _libc_call(libc, "mount", None, b"/", None, ctypes.c_ulong(MS_REC | MS_PRIVATE), None)
+    for path, size, mode in scratch_mounts(home):
+        _libc_call(libc, "mount", b"tmpfs", path.encode(), b"tmpfs", ctypes.c_ulong(MS_NOSUID | MS_NODEV),
+                   f"size={size},mode={mode:o}".encode())
+    if os.path.isdir(MQUEUE_DIR):
+        _libc_call(libc, "mount", b"mqueue", MQUEUE_DIR.encode(), b"mqueue",
+                   ctypes.c_ulong(MS_NOSUID | MS_NODEV | MS_NOEXEC), None)
+    _loopback_up()
+    os.chdir(home)
+    _drop_capabilities(libc)
+
+
+def _loopback_up() -> None:
+    import fcntl
+
+    SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        req = struct.pack("16sH14x", b"lo", 0)
+        flags = struct.unpack("16sH14x", fcntl.ioctl(s, SIOCGIFFLAGS, req))[1]
+        fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | IFF_UP))
+
+
+def _drop_capabilities(libc) -> None:
+    for cap in range(64):
+        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            if ctypes.get_errno() == 22:  # EINVAL: past the last capability this kernel knows
+                break
+            raise IsolationError(ctypes.get_errno(), f"cannot drop capability {cap}")
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
+    data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable (x2): all empty
+    _libc_call(libc, "capset", header, data)
+    _libc_call(libc, "prctl", PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    with open("/proc/self/status") as f:
+        caps = [line.split()[1] for line in f if line.startswith(("CapEff", "CapPrm", "CapBnd"))]
+    if any(int(c, 16) for c in caps):
+        raise IsolationError(1, f"capabilities left after dropping: {caps}")
+
+
+def _isolation_works(home: str) -> str:
+    """'' if `isolate` works here (tried in a throwaway child), else why not."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            os.close(r)
+            isolate(home)
+        except BaseException as exc:
+            os.write(w, f"{type(exc).__name__}: {exc}".encode()[:500])
+            code = 1
+        os._exit(code)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        why = f.read().decode(errors="replace")
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        return why or _status_text(status)
+    return ""
+
+
 def _readable(payload: bytes) -> bool:
     """Whether a data frame is what Session.send writes: a torch-saved dict with an "event".
 
@@ -396,8 +505,9 @@ def _status_text(status: int) -> str:
 class Job:
     """One notebook run: attempts, replays and their supervision."""
 
-    def __init__(self, job: dict, result_fd: int, log_fd: int, control_fd: int):
+    def __init__(self, job: dict, result_fd: int, log_fd: int, control_fd: int, isolate_in: str | None = None):
         self.job, self.result_fd, self.log_fd, self.control_fd = job, result_fd, log_fd, control_fd
+        self.isolate_in = isolate_in  # the home to recreate in each attempt's own namespaces (None: no isolation)
         self.limits = job["limits"]
         self.cells = job["cells"]
         self.started = time.monotonic()
@@ -466,8 +576,16 @@ class Job:
                 os.dup2(self.log_fd, 2)
                 for fd in (self.result_fd, self.log_fd, self.control_fd):
                     os.close(fd)  # the program must not reach the parent except through its pipe
-                _prctl(PR_SET_DUMPABLE, 1)
                 _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+                _prctl(PR_SET_DUMPABLE, 1)  # own /proc/self files (uid_map) and memory, as any process
+                if self.isolate_in is not None:
+                    try:
+                        isolate(self.isolate_in)
+                    except OSError as exc:  # the server checked it works at start: not the job's fault
+                        os.write(2, f"autograder: could not isolate the job: {exc}\n".encode())
+                        code = 71
+                        raise
+                    _prctl(PR_SET_DUMPABLE, 1)  # changing credentials reset it
                 code = program(self.job, write_fd, skip, quiet_until, ack_r)
                 sys.stdout.flush()
                 sys.stderr.flush()
@@ -606,6 +724,9 @@ def _preload() -> None:
     from IPython.core.interactiveshell import InteractiveShell  # noqa: F401
 
     from . import check, values  # noqa: F401
+    # what the server itself loads on its first job (torch.load's lazy imports), loaded now: every job
+    # is forked from the same server state, the first as the hundredth
+    _readable(_marker(0))
     try:
         import rnnlab  # noqa: F401
         import rnnlab.plots  # noqa: F401
@@ -624,7 +745,13 @@ def serve(control_fd: int) -> int:
     sandboxed = bool(os.environ.get("AUTOGRADER_SANDBOXED"))
     scratch = [os.getcwd(), "/tmp", "/dev/shm"] if sandboxed else [os.getcwd()]
     home = os.getcwd()
-    ctrl.send(json.dumps({"op": "ready", "pid": os.getpid()}).encode())
+    # every job in namespaces of its own (see `isolate`), if the kernel allows it and we were not told
+    # to rely on a restart of the whole worker after each job instead (AUTOGRADER_ISOLATION=restart)
+    why_not = "no sandbox" if not sandboxed else (
+        "AUTOGRADER_ISOLATION=restart" if os.environ.get("AUTOGRADER_ISOLATION") == "restart" else _isolation_works(home))
+    isolate_in = None if why_not else home
+    ctrl.send(json.dumps({"op": "ready", "pid": os.getpid(), "isolation": "namespaces" if isolate_in else "none",
+                          "why_not": why_not}).encode())
     while True:
         try:
             message, fds, _, _ = socket.recv_fds(ctrl, 1 << 16, 3)
@@ -640,7 +767,7 @@ def serve(control_fd: int) -> int:
             with os.fdopen(job_fd, "rb") as f:
                 job = json.loads(f.read())
             os.chdir(home)
-            reply = Job(job, result_fd, log_fd, ctrl.fileno()).run()
+            reply = Job(job, result_fd, log_fd, ctrl.fileno(), isolate_in).run()
         except Exception as exc:  # a broken request: report it, keep serving
             reply = {"op": "end", "status": "crashed", "detail": f"worker error: {type(exc).__name__}: {exc}",
                      "faults": []}

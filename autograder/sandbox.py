@@ -3,9 +3,11 @@
 Inside the sandbox the student's process sees a read-only system (/usr, /etc), the Python
 installation and virtual environment, and of this repository only the packages it imports
 (`autograder/`, `rnnlab/`, `data/`): never `solutions/`, the gradebook, other submissions or the
-user's home. It gets a private writable home, /tmp and /dev/shm (memory file systems of 256, 512 and 64 MiB), no network (its own, empty network
-namespace), its own PID namespace (nothing it starts outlives it), and runs as uid/gid 65534
-("nobody") even when the grader runs as root.
+user's home. The sandbox's root and /dev are read-only; its only writable places are a private
+home, /tmp and /dev/shm (memory file systems of 256, 512 and 64 MiB), which every job gets new and
+empty (autograder/runner.py `isolate`: each job also has IPC and network namespaces of its own). It
+has no network (its own network namespace with only loopback), its own PID namespace (nothing it
+starts outlives it), and runs as uid/gid 65534 ("nobody") even when the grader runs as root.
 
 AUTOGRADER_SANDBOX=auto (default) uses bubblewrap when it works and otherwise warns once;
 `required` refuses to grade without it; `off` never uses it.
@@ -64,7 +66,12 @@ def bwrap_args() -> list[str]:
         path = REPO_DIR / name
         if path.is_dir():
             args += ["--ro-bind", str(path), str(path)]
-    args += ["--size", str(HOME_BYTES), "--perms", "0777", "--tmpfs", HOME, "--chdir", HOME, "--"]
+    args += ["--size", str(HOME_BYTES), "--perms", "0777", "--tmpfs", HOME,
+             # the mount point of each job's own POSIX message-queue file system (autograder/runner.py)
+             "--dir", "/dev/mqueue",
+             # nothing else is writable: bwrap's root (which holds every mount point above) and /dev
+             "--remount-ro", "/dev", "--remount-ro", "/",
+             "--chdir", HOME, "--"]
     return args
 
 

@@ -84,7 +84,16 @@ def child_env(home: str, sandboxed: bool) -> dict:
     }
     if sandboxed:
         env["AUTOGRADER_SANDBOXED"] = "1"
+        if isolation_mode() == "restart":
+            env["AUTOGRADER_ISOLATION"] = "restart"
     return env
+
+
+def isolation_mode() -> str:
+    """How sandboxed jobs are kept apart: "auto" (each job in fresh namespaces of its own where the kernel
+    allows it, else a new worker after every job) or "restart" (a new worker after every job)."""
+    value = os.environ.get("AUTOGRADER_ISOLATION", "auto").strip().lower()
+    return value if value in ("auto", "restart") else "auto"
 
 
 class Worker:
@@ -100,6 +109,8 @@ class Worker:
         self.jobs = 0
         self.server_pid = None
         self.stopped_why = None
+        self.isolation = None  # "namespaces" (every job in its own), "restart" (a new worker per job), "none"
+        self.restarts = 0
 
     # -- life cycle --------------------------------------------------------------------------------
     def start(self) -> "Worker":
@@ -144,6 +155,15 @@ class Worker:
             tail = self.log_path.read_text(errors="replace")[-1500:] if self.log_path.exists() else ""
             self.stop()
             raise WorkerError(f"the grading runner did not start: {tail.strip().splitlines()[-1:] or ['no output']}")
+        ready = json.loads(message)
+        if not self.sandboxed:
+            self.isolation = "none"
+        elif ready.get("isolation") == "namespaces":
+            self.isolation = "namespaces"
+        else:  # a job could leave state in the worker for the next: each job gets a new worker instead
+            self.isolation = "restart"
+            if isolation_mode() != "restart" and not _warned_restart:
+                _warn_restart(str(ready.get("why_not", "")))
         self.ready = True
 
     def stop(self) -> None:
@@ -293,6 +313,9 @@ class Worker:
         for t in readers:
             t.join(timeout=15)
         self.jobs += 1
+        if self.isolation == "restart" and self.proc is not None:
+            self.stop()  # the next job starts a new worker: nothing of this one's state survives
+            self.restarts += 1
         events, garbled = decode(bytes(received))
         died = reply is None or reply.get("op") != "end"
         if died:
@@ -309,6 +332,16 @@ class Worker:
         fate = (self.stopped_why or "killed the grading worker") if died else ""
         return RunOutcome(events, status, detail, text, faults, round(time.monotonic() - started, 3), run_seconds,
                           fate), died
+
+
+_warned_restart = False
+
+
+def _warn_restart(why: str) -> None:
+    global _warned_restart
+    _warned_restart = True
+    print(f"autograder: note: jobs cannot get namespaces of their own here ({why}); each job gets a new "
+          f"worker instead (slower, as safe)", file=sys.stderr)
 
 
 def _children(pid: int) -> list[int]:
