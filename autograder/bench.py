@@ -157,15 +157,21 @@ def bench_class(solution: Path, students: int) -> None:
                        str(root / "solutions"), "--quiet", "--force"]
         one, _ = _timed(grade_class + ["--workers", "1", "--no-gradebook", "--out", str(Path(tmp) / "o1")], root, env)
         two, _ = _timed(grade_class + ["--workers", "2", "--no-gradebook", "--out", str(Path(tmp) / "o2")], root, env)
+        # the fallback where jobs cannot get namespaces of their own: a new worker for every job
+        restart, _ = _timed(grade_class + ["--workers", "2", "--no-gradebook", "--out", str(Path(tmp) / "o3")], root,
+                            dict(env, AUTOGRADER_ISOLATION="restart"))
         shutil.copytree(Path(tmp) / "o2" / "results", root / "grading" / "results")
         book, proc = _timed(grade_class[:-1] + ["--workers", "2"], root, env)  # results reused: the gradebook step
         print(f"\nclass of {students} submissions of {assignment}/{solution.name} (honest and unfinished):")
         print(f"  {'grader':44s} {'total':>8s} {'per submission':>15s} {'throughput':>16s}")
         for label, total in [("plain nbgrader autograde (serial)", nbg), ("grade-class --workers 1", one),
-                             ("grade-class --workers 2", two)]:
+                             ("grade-class --workers 2", two),
+                             ("grade-class --workers 2, new worker per job", restart)]:
             print(f"  {label:44s} {total:7.1f}s {total / students:14.2f}s {students / total * 60:11.1f} /min"
                   f"{'' if label.startswith('plain') else f'  ({nbg / total:.1f}x nbgrader)'}")
         print(f"  {'+ gradebook and HTML feedback (serial)':44s} {book:7.1f}s {book / students:14.2f}s")
+        print(f"  warm workers, every job in namespaces of its own: {nbg / two:.1f}x plain nbgrader (target >= 6x); "
+              f"a new worker per job instead: {nbg / restart:.1f}x")
         wall, run = statistics.median(walls), statistics.median(runs)
         print(f"  one warm worker, in-process: {wall:.2f} s per submission, of which the notebook ran "
               f"{run:.2f} s: grading overhead {wall - run:.2f} s (target < 0.5 s)")
