@@ -18,8 +18,11 @@ starts, `D` + a `torch.save` blob for each event, `E` at the end. The server for
   attempt, forks a fresh program process from the warm state and replays the notebook without
   cell k (the cells before k run again silently). Each such fault is reported to the parent.
 
-After a job the server kills every process the job left behind (the server is a child subreaper,
-so nothing can escape it by daemonising), empties the scratch home and /tmp, and replies
+Inside the sandbox each program process first moves into namespaces of its own (`isolate`: new,
+empty, size-capped home, /tmp and /dev/shm; its own IPC and network namespaces; no capabilities), so
+a job starts from the same state whatever the jobs before it did. After a job the server kills every
+process the job left behind (the server is a child subreaper, so nothing can escape it by
+daemonising), empties its own scratch folders and System V IPC (belt and braces), and replies
 `{"op": "end", "status", "detail", "faults": [{"index", "error", "limit"}]}`.
 
 Events in the result stream (all plain data, read back with `torch.load(weights_only=True)`):

@@ -314,7 +314,8 @@ class Worker:
             t.join(timeout=15)
         self.jobs += 1
         if self.isolation == "restart" and self.proc is not None:
-            self.stop()  # the next job starts a new worker: nothing of this one's state survives
+            self.stop()  # the next job gets a new worker: nothing of this one's state survives
+            self.start()  # warming up (import torch) while this job's results are read and graded
             self.restarts += 1
         events, garbled = decode(bytes(received))
         died = reply is None or reply.get("op") != "end"
