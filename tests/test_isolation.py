@@ -327,3 +327,16 @@ def test_a_class_on_one_worker_gets_exactly_what_its_own_answers_earn(first_solu
     own = FULL_01 | {"test_mcq_rnn_purpose": 0.0, "test_mcq_rnn_io": 0.0}
     assert scores["b_reader"] == own, scores["b_reader"]
     assert scores["c_reader"] == own, scores["c_reader"]
+
+
+def test_the_grader_caches_are_out_of_reach(iso_worker, first_solution):
+    """The reference cache (the solution's expected values) and the grader's output live outside the
+    sandbox: a job can neither read nor change them, so it cannot leave anything there for the next."""
+    from autograder.grade import _cache_dir, grade_notebook
+
+    worker, _ = iso_worker
+    grade_notebook(first_solution, worker=worker)  # fills the reference cache of this test session
+    cache = _cache_dir().resolve()
+    assert any(cache.iterdir())
+    seen = job(worker, f"import os\nreport('seen', [os.path.exists(p) for p in {[str(cache), *map(str, cache.iterdir())]!r}])")
+    assert not any(seen["seen"]), seen
