@@ -29,6 +29,8 @@ import time
 import zipfile
 from pathlib import Path
 
+from .install import TORCH_CPU_INDEX
+
 REPO_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_DIR / "dist" / "gradescope"
 # the course code the grader needs, besides solutions/<assignment>/
@@ -37,7 +39,6 @@ SHIPPED_FILES = ("requirements.txt", "pyproject.toml")
 EXECUTABLES = ("setup.sh", "run_autograder")  # mode 755 in the zip, every other file 644
 SKIPPED_DIRS = ("__pycache__", "__MACOSX")
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can store: no build time in the bytes
-TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 ASSIGNMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 DEFAULT_ROOT = "/autograder"
 # run_autograder's limit for one grade (the grader itself stops a notebook after 300 s); keep
