@@ -6,6 +6,7 @@ grading/    everything a grading run makes (ignored by git): submitted/, autogra
             gradebook.db, grades.csv
 """
 import os
+import sys
 from pathlib import Path
 
 from jupyter_core.paths import jupyter_runtime_dir
@@ -15,6 +16,12 @@ WORK = HERE / "grading"
 WORK.mkdir(exist_ok=True)
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
+
+# nbgrader runs `alembic` from PATH when it creates a gradebook: the environment that runs nbgrader has
+# it beside its Python, so `.venv/bin/nbgrader ...` works without activating the environment.
+BIN = str(Path(sys.executable).parent)
+if BIN not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = BIN + os.pathsep + os.environ.get("PATH", "")
 
 c.CourseDirectory.course_id = "rnn-course"
 c.CourseDirectory.root = str(HERE)

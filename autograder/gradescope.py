@@ -60,13 +60,20 @@ SETUP_SH = r"""#!/usr/bin/env bash
 set -euo pipefail
 
 ROOT="${AUTOGRADER_GS_ROOT:-/autograder}"
+# a relative root or Python (a local try) is taken from where the script was started, before any cd
+case "$ROOT" in /*) ;; *) ROOT="$PWD/$ROOT" ;; esac
 SRC="$ROOT/source"
 VENV="$ROOT/venv"
 export DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 PIP_PROGRESS_BAR=off
+if ! ls "$SRC/solutions/@ASSIGNMENT@/"*.ipynb >/dev/null 2>&1; then
+    echo "setup.sh: no solution notebook in $SRC/solutions/@ASSIGNMENT@/: unzip the autograder zip into $SRC (the root is \$AUTOGRADER_GS_ROOT, default /autograder)" >&2
+    exit 1
+fi
 
 if [ -n "${AUTOGRADER_GS_PYTHON:-}" ]; then
     # an environment that already has everything (the course's tests): install nothing
     PY="$AUTOGRADER_GS_PYTHON"
+    case "$PY" in /*|"${PY##*/}") ;; *) PY="$PWD/$PY" ;; esac  # a bare name is looked up on PATH
 else
     apt-get update -qq
     apt-get install -y -qq python3 python3-venv bubblewrap
@@ -110,8 +117,11 @@ RUN_AUTOGRADER = r"""#!/usr/bin/env bash
 set -u
 
 ROOT="${AUTOGRADER_GS_ROOT:-/autograder}"
+# a relative root or Python (a local try) is taken from where the script was started, before any cd
+case "$ROOT" in /*) ;; *) ROOT="$PWD/$ROOT" ;; esac
 SRC="$ROOT/source"
 PY="${AUTOGRADER_GS_PYTHON:-$ROOT/venv/bin/python}"
+case "$PY" in /*|"${PY##*/}") ;; *) PY="$PWD/$PY" ;; esac  # a bare name is looked up on PATH
 RESULTS="$ROOT/results/results.json"
 
 mkdir -p "$ROOT/results" "$SRC/grading/cache"
@@ -228,7 +238,7 @@ def precompute(solutions_dir: Path | None = None) -> int:
 
     paths = solution_notebooks(Path(solutions_dir) if solutions_dir else default_solutions_dir())
     if not paths:
-        print("no solution notebooks found", file=sys.stderr)
+        print(f"no solution notebooks found in {solutions_dir or default_solutions_dir()}", file=sys.stderr)
         return 1
     for path in paths:
         started = time.monotonic()
