@@ -3,7 +3,8 @@
 Builds `dist/gradescope/<assignment>.zip` for every assignment (folder of solutions/), or for those
 named. A Gradescope programming assignment has one autograder, so there is one zip per assignment.
 At the zip's root: `setup.sh` and `run_autograder` (generated here) and the course code the grader
-needs (autograder/, rnnlab/, data/, solutions/<assignment>/, requirements.txt, pyproject.toml).
+needs (autograder/, rnnlab/, data/ with its README of sources and licences, solutions/<assignment>/,
+requirements.txt, pyproject.toml) with the licence files LICENSE and LICENSE-content.
 The zip is deterministic: sorted entries, fixed timestamps and permissions, so rebuilding from the
 same files gives the same bytes.
 
@@ -35,7 +36,8 @@ REPO_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_DIR / "dist" / "gradescope"
 # the course code the grader needs, besides solutions/<assignment>/
 SHIPPED_DIRS = ("autograder", "rnnlab", "data")
-SHIPPED_FILES = ("requirements.txt", "pyproject.toml")
+# the licences travel with the code and the solution notebook (the data's terms are in data/README.md)
+SHIPPED_FILES = ("requirements.txt", "pyproject.toml", "LICENSE", "LICENSE-content")
 EXECUTABLES = ("setup.sh", "run_autograder")  # mode 755 in the zip, every other file 644
 SKIPPED_DIRS = ("__pycache__", "__MACOSX")
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can store: no build time in the bytes
