@@ -156,11 +156,12 @@ def read_stamp(venv: Path):
     return record if isinstance(record, dict) else None
 
 
-def plan(venv: Path, stamp, builder: dict, python_given: bool, digest: str, venv_version=None):
+def plan(venv: Path, stamp, builder: dict, python_given: bool, digest: str, venv_version=None, venv_cuda=None):
     """(action, why) for the environment at venv: 'ok', 'install' (re-run pip in it), 'create', 'rebuild'.
 
-    stamp: read_stamp(venv); builder: this_python(), the Python make was given; venv_version: the
-    environment's own Python version, asked only when the stamp does not record it (a callable)."""
+    stamp: read_stamp(venv); builder: this_python(), the Python make was given; venv_version and
+    venv_cuda: callables that ask the environment for its Python version and its torch's CUDA
+    version, only when the stamp does not record them (an environment of an earlier Makefile)."""
     venv = Path(venv)
     if not venv.exists():
         return "create", f"{venv} does not exist"
@@ -180,6 +181,8 @@ def plan(venv: Path, stamp, builder: dict, python_given: bool, digest: str, venv
     if python_given and stamp.get("python", {}).get("executable") != builder["executable"]:
         return "rebuild", f"{venv} was built with another Python than {builder['executable']}"
     if stamp.get("format") != STAMP_FORMAT:
+        if venv_cuda and venv_cuda():  # earlier Makefiles installed PyPI's CUDA build on Linux
+            return "rebuild", f"{venv} holds PyTorch's CUDA build (several GB): rebuilding it for the CPU build"
         return "install", f"{venv} was set up by an earlier version of this script"
     if stamp.get("inputs") != digest:
         return "install", "requirements.txt or pyproject.toml changed"
@@ -193,6 +196,16 @@ def ask_version(python: Path):
     except (OSError, subprocess.SubprocessError):
         return None
     return [int(n) for n in out.stdout.split()] if out.returncode == 0 and out.stdout.strip() else None
+
+
+def ask_torch_cuda(python: Path) -> str:
+    """The CUDA version the environment's torch was built for; '' for a CPU build or no torch."""
+    try:
+        out = subprocess.run([str(python), "-c", "import torch; print(torch.version.cuda or '')"],
+                             capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
 
 
 def remove_venv(venv: Path) -> None:
@@ -267,7 +280,8 @@ def main(argv=None) -> int:
         return 1
     venv = args.venv
     action, why = plan(venv, read_stamp(venv), this_python(), args.python_given, inputs_digest(),
-                       venv_version=lambda: ask_version(venv_python(venv)))
+                       venv_version=lambda: ask_version(venv_python(venv)),
+                       venv_cuda=lambda: platform.system() == "Linux" and ask_torch_cuda(venv_python(venv)))
     if action == "ok":
         return 0
     if args.dry_run:

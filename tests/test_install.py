@@ -102,6 +102,16 @@ def test_plan(tmp_path, case, record, python_given, expected):
     assert (why == "") == (expected == "ok")
 
 
+def test_an_earlier_environment_with_the_cuda_build_is_rebuilt(tmp_path):
+    """Earlier Makefiles installed PyPI's CUDA build on Linux: such an environment is built again."""
+    venv = make_venv(tmp_path / "venv", "")
+    action, why = install.plan(venv, {}, BUILDER, False, "d", venv_version=lambda: [3, 11, 7], venv_cuda=lambda: "12.8")
+    assert action == "rebuild" and "CUDA build" in why
+    assert install.plan(venv, {}, BUILDER, False, "d", venv_version=lambda: [3, 11, 7], venv_cuda=lambda: "")[0] == "install"
+    # an environment of this script is trusted: its stamp recorded what it installed
+    assert install.plan(venv, stamp(inputs="d"), BUILDER, False, "d", venv_cuda=never_called)[0] == "ok"
+
+
 def test_plan_without_an_environment_or_its_python(tmp_path):
     assert install.plan(tmp_path / "none", None, BUILDER, False, "d")[0] == "create"
     venv = make_venv(tmp_path / "venv", stamp())
