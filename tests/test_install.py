@@ -39,6 +39,11 @@ def test_every_statement_of_the_minimum_says_3_11():
     assert "python=3.11" in (ROOT / "environment.yml").read_text()
 
 
+def make_env() -> dict:
+    """The environment for a fresh make: no variables inherited from a `make test` around this run."""
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHON", "VENV", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+
+
 def fake_python(tmp_path: Path, version=(3, 10, 13)) -> Path:
     """A Python that reports another version (a sitecustomize rewrites sys.version_info)."""
     site = tmp_path / "fake-site"
@@ -56,7 +61,7 @@ def fake_python(tmp_path: Path, version=(3, 10, 13)) -> Path:
 def test_make_setup_refuses_an_old_python_before_creating_anything(tmp_path):
     venv = tmp_path / "venv"
     proc = subprocess.run(["make", "-s", "-C", str(ROOT), "setup", f"PYTHON={fake_python(tmp_path)}", f"VENV={venv}"],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, env=make_env())
     assert proc.returncode != 0
     assert "Python 3.11+ is needed, found 3.10.13" in proc.stderr
     assert not venv.exists()
@@ -270,7 +275,7 @@ def test_setup_is_quiet_when_the_environment_is_ready():
             venv, install.read_stamp(venv), install.this_python(), False, install.inputs_digest())[0] != "ok":
         pytest.skip("runs in the project's own .venv once it is ready (as under `make test`)")
     proc = subprocess.run(["make", "-s", "-C", str(ROOT), "venv"], capture_output=True, text=True, timeout=120,
-                          env={k: v for k, v in os.environ.items() if k not in ("PYTHON", "VENV")})
+                          env=make_env())
     assert proc.returncode == 0 and proc.stdout == "" and proc.stderr == "", proc.stdout + proc.stderr
 
 
