@@ -189,6 +189,18 @@ def plan(venv: Path, stamp, builder: dict, python_given: bool, digest: str, venv
     return "ok", ""
 
 
+def venv_base(venv: Path) -> str:
+    """The Python that created the environment, from its pyvenv.cfg (Python 3.11+ writes it), or ''."""
+    try:
+        for line in (Path(venv) / "pyvenv.cfg").read_text().splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() == "executable" and value.strip():
+                return os.path.realpath(value.strip())
+    except OSError:
+        pass
+    return ""
+
+
 def ask_version(python: Path):
     try:
         out = subprocess.run([str(python), "-c", "import sys; print(*sys.version_info[:3])"],
@@ -255,7 +267,8 @@ def install(venv: Path, action: str, index, source: str, pip_flags=(), repo_dir:
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     for step in JUPYTER_STEPS:
         run_quiet([str(Path(bin_dir) / step[0]), *step[1:]], " ".join(step))
-    record = {"format": STAMP_FORMAT, "finished": True, "python": {**this_python(), "version": ask_version(python)},
+    built_by = {"executable": venv_base(venv) or this_python()["executable"], "version": ask_version(python)}
+    record = {"format": STAMP_FORMAT, "finished": True, "python": built_by,
               "inputs": inputs_digest(repo_dir), "torch": report, "torch_index": index or "default"}
     (venv / STAMP_NAME).write_text(json.dumps(record, indent=1) + "\n")
     return describe_torch(report, source)

@@ -152,6 +152,15 @@ def test_a_failed_install_leaves_no_stamp(tmp_path):
     assert install.plan(venv, None, BUILDER, False, "d")[0] == "rebuild"
 
 
+def test_the_stamp_names_the_python_that_created_the_environment(tmp_path):
+    """Not the one that happened to re-run pip in it: `PYTHON=...` is compared with the creator."""
+    venv = make_venv(tmp_path / "venv")
+    (venv / "pyvenv.cfg").write_text(f"home = /usr/bin\nexecutable = {sys.executable}\nversion = 3.11.7\n")
+    assert install.venv_base(venv) == os.path.realpath(sys.executable)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    assert install.venv_base(venv) == ""
+
+
 def test_only_a_virtual_environment_is_ever_deleted(tmp_path):
     precious = tmp_path / "precious"
     precious.mkdir()
