@@ -3,7 +3,8 @@
 Builds `dist/gradescope/<assignment>.zip` for every assignment (folder of solutions/), or for those
 named. A Gradescope programming assignment has one autograder, so there is one zip per assignment.
 At the zip's root: `setup.sh` and `run_autograder` (generated here) and the course code the grader
-needs (autograder/, rnnlab/, data/, solutions/<assignment>/, requirements.txt, pyproject.toml).
+needs (autograder/, rnnlab/, data/ with its README of sources and licences, solutions/<assignment>/,
+requirements.txt, pyproject.toml) with the licence files LICENSE and LICENSE-content.
 The zip is deterministic: sorted entries, fixed timestamps and permissions, so rebuilding from the
 same files gives the same bytes.
 
@@ -29,15 +30,17 @@ import time
 import zipfile
 from pathlib import Path
 
+from .install import TORCH_CPU_INDEX
+
 REPO_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_DIR / "dist" / "gradescope"
 # the course code the grader needs, besides solutions/<assignment>/
 SHIPPED_DIRS = ("autograder", "rnnlab", "data")
-SHIPPED_FILES = ("requirements.txt", "pyproject.toml")
+# the licences travel with the code and the solution notebook (the data's terms are in data/README.md)
+SHIPPED_FILES = ("requirements.txt", "pyproject.toml", "LICENSE", "LICENSE-content")
 EXECUTABLES = ("setup.sh", "run_autograder")  # mode 755 in the zip, every other file 644
 SKIPPED_DIRS = ("__pycache__", "__MACOSX")
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can store: no build time in the bytes
-TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 ASSIGNMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 DEFAULT_ROOT = "/autograder"
 # run_autograder's limit for one grade (the grader itself stops a notebook after 300 s); keep
@@ -59,13 +62,20 @@ SETUP_SH = r"""#!/usr/bin/env bash
 set -euo pipefail
 
 ROOT="${AUTOGRADER_GS_ROOT:-/autograder}"
+# a relative root or Python (a local try) is taken from where the script was started, before any cd
+case "$ROOT" in /*) ;; *) ROOT="$PWD/$ROOT" ;; esac
 SRC="$ROOT/source"
 VENV="$ROOT/venv"
 export DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 PIP_PROGRESS_BAR=off
+if ! ls "$SRC/solutions/@ASSIGNMENT@/"*.ipynb >/dev/null 2>&1; then
+    echo "setup.sh: no solution notebook in $SRC/solutions/@ASSIGNMENT@/: unzip the autograder zip into $SRC (the root is \$AUTOGRADER_GS_ROOT, default /autograder)" >&2
+    exit 1
+fi
 
 if [ -n "${AUTOGRADER_GS_PYTHON:-}" ]; then
     # an environment that already has everything (the course's tests): install nothing
     PY="$AUTOGRADER_GS_PYTHON"
+    case "$PY" in /*|"${PY##*/}") ;; *) PY="$PWD/$PY" ;; esac  # a bare name is looked up on PATH
 else
     apt-get update -qq
     apt-get install -y -qq python3 python3-venv bubblewrap
@@ -109,8 +119,11 @@ RUN_AUTOGRADER = r"""#!/usr/bin/env bash
 set -u
 
 ROOT="${AUTOGRADER_GS_ROOT:-/autograder}"
+# a relative root or Python (a local try) is taken from where the script was started, before any cd
+case "$ROOT" in /*) ;; *) ROOT="$PWD/$ROOT" ;; esac
 SRC="$ROOT/source"
 PY="${AUTOGRADER_GS_PYTHON:-$ROOT/venv/bin/python}"
+case "$PY" in /*|"${PY##*/}") ;; *) PY="$PWD/$PY" ;; esac  # a bare name is looked up on PATH
 RESULTS="$ROOT/results/results.json"
 
 mkdir -p "$ROOT/results" "$SRC/grading/cache"
@@ -227,7 +240,7 @@ def precompute(solutions_dir: Path | None = None) -> int:
 
     paths = solution_notebooks(Path(solutions_dir) if solutions_dir else default_solutions_dir())
     if not paths:
-        print("no solution notebooks found", file=sys.stderr)
+        print(f"no solution notebooks found in {solutions_dir or default_solutions_dir()}", file=sys.stderr)
         return 1
     for path in paths:
         started = time.monotonic()

@@ -23,7 +23,7 @@ from conftest import ROOT, SOLUTIONS, make_submission, release_of, run
 
 ASSIGNMENT = "01_recurrence"
 NOTEBOOK = "01_the_rnn_recurrence.ipynb"
-TOP_LEVEL = {"setup.sh", "run_autograder", "requirements.txt", "pyproject.toml",
+TOP_LEVEL = {"setup.sh", "run_autograder", "requirements.txt", "pyproject.toml", "LICENSE", "LICENSE-content",
              "autograder", "rnnlab", "data", "solutions"}
 
 
@@ -81,6 +81,29 @@ def test_scripts_are_valid_bash_with_the_assignment_filled_in(zip_path):
     # the CPU build first, then the rest: the pin in requirements.txt finds torch installed
     assert setup.index("--index-url") < setup.index("-r \"$SRC/requirements.txt\"") < setup.index("--precompute")
     assert "bubblewrap" in setup and "--no-deps -e" in setup
+
+
+def test_zip_carries_the_licences_and_the_data_credits(zip_path):
+    """The zip redistributes code (MIT), a solution notebook (CC BY 4.0) and third-party data: each with its terms."""
+    with zipfile.ZipFile(zip_path) as zf:
+        for name in ("LICENSE", "LICENSE-content", "data/README.md"):
+            assert zf.read(name) == (ROOT / name).read_bytes(), name
+        data_files = {n for n in zf.namelist() if n.startswith("data/") and n != "data/README.md"}
+    credits = (ROOT / "data" / "README.md").read_text()
+    for name in data_files - {"data/fetch.py"}:
+        assert f"`{name.removeprefix('data/')}`" in credits, f"{name} has no source and licence in data/README.md"
+
+
+def test_setup_without_the_solutions_says_where_it_looked(tmp_path):
+    script = tmp_path / "setup.sh"
+    script.write_text(gradescope.render(gradescope.SETUP_SH, ASSIGNMENT, "torch==2.13.0"))
+    (tmp_path / "gs").mkdir()
+    proc = subprocess.run(["bash", str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, AUTOGRADER_GS_ROOT="gs", AUTOGRADER_GS_PYTHON=sys.executable))
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == (f"setup.sh: no solution notebook in {tmp_path}/gs/source/solutions/{ASSIGNMENT}/: "
+                                   f"unzip the autograder zip into {tmp_path}/gs/source (the root is "
+                                   f"$AUTOGRADER_GS_ROOT, default /autograder)")
 
 
 def test_unknown_assignment_is_refused_in_one_line(tmp_path):
