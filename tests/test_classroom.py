@@ -81,6 +81,12 @@ def test_bad_names_are_refused(tmp_path):
         classroom.record(tmp_path, tmp_path, "s", "a+b", {})  # nbgrader refuses '+' in assignment names
 
 
+def test_reading_the_roster_or_grades_creates_no_gradebook(tmp_path):
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    assert classroom.roster(tmp_path) == [] and classroom.gradebook_states(tmp_path, [("s", ASSIGNMENT)]) == {}
+    assert not (tmp_path / "grading" / "gradebook.db").exists()
+
+
 # -- slow: a whole class -------------------------------------------------------------------------------
 
 # appended to a correct answer: harmless where it cannot write (the sandbox), a marker where it runs
