@@ -445,23 +445,25 @@ def feedback(course_root: Path, student: str, assignment: str) -> list[Path]:
 
 # -- reading the gradebook ---------------------------------------------------------------------------
 
-def _gradebook_url(course_root: Path) -> str | None:
-    """The course's gradebook URL, or None when it is an SQLite file that does not exist (opening it would create it)."""
+def _gradebook_args(course_root: Path) -> tuple[str, str] | None:
+    """The course's gradebook URL and course id, or None when the gradebook is an SQLite file that does
+    not exist (opening it would create it)."""
     course_root = Path(course_root).resolve()
-    url = _coursedir(_config(course_root), course_root, "-", "-").db_url
+    coursedir = _coursedir(_config(course_root), course_root, "-", "-")
+    url = coursedir.db_url
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).is_file():
         return None
-    return url
+    return url, coursedir.course_id  # (opening it with another course id would add that course)
 
 
 def roster(course_root: Path) -> list[str]:
     """The ids of the students in the course's gradebook, sorted ([] without a gradebook)."""
     from nbgrader.api import Gradebook
 
-    url = _gradebook_url(course_root)
-    if url is None:
+    args = _gradebook_args(course_root)
+    if args is None:
         return []
-    with _captured(), Gradebook(url) as gb:
+    with _captured(), Gradebook(*args) as gb:
         return sorted(s.id for s in gb.students)
 
 
@@ -494,11 +496,11 @@ def gradebook_states(course_root: Path, pairs) -> dict:
     """{(student, assignment): GradebookState} for the pairs the gradebook has a submission of."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    url = _gradebook_url(course_root)
-    if url is None:
+    args = _gradebook_args(course_root)
+    if args is None:
         return {}
     states = {}
-    with _captured(), Gradebook(url) as gb:
+    with _captured(), Gradebook(*args) as gb:
         for student, assignment in pairs:
             try:
                 sub = gb.find_submission(assignment, student)

@@ -152,8 +152,8 @@ def test_feedback_and_csv_follow_the_gradebook_and_its_roster(first_solution, tm
     shutil.copytree(COURSE / ASSIGNMENT, root / "course" / ASSIGNMENT)
     shutil.copy(ROOT / "nbgrader_config.py", root)
     assert run(["nbgrader", "generate_assignment", ASSIGNMENT, "--force"], cwd=root).returncode == 0
-    db = f"sqlite:///{root / 'grading' / 'gradebook.db'}"
-    with Gradebook(db) as gb:
+    db = (f"sqlite:///{root / 'grading' / 'gradebook.db'}", "rnn-course")  # (the course id of nbgrader_config.py)
+    with Gradebook(*db) as gb:
         gb.add_student("zoe")  # enrolled, never submitted
     sub = root / "grading" / "submitted"
     make_submission(first_solution, notebook(sub, "honest"))  # its explanation awaits a human grader
@@ -171,7 +171,7 @@ def test_feedback_and_csv_follow_the_gradebook_and_its_roster(first_solution, tm
     assert honest["manual_score"] == honest["total_score"] == honest[f"{NAME}/explain_rnn_step_by_step"] == ""
     assert "(Score: 19.0 / 22.0)" in page.read_text()
 
-    with Gradebook(db) as gb:  # what formgrader does when an instructor grades the explanation
+    with Gradebook(*db) as gb:  # what formgrader does when an instructor grades the explanation
         gb.find_grade("explain_rnn_step_by_step", NAME, ASSIGNMENT, "honest").manual_score = 2.5
         gb.find_comment("explain_rnn_step_by_step", NAME, ASSIGNMENT, "honest").manual_comment = "Name h_0."
         gb.db.commit()
@@ -183,7 +183,7 @@ def test_feedback_and_csv_follow_the_gradebook_and_its_roster(first_solution, tm
     honest = rows["honest"]
     assert (honest["auto_score"], honest["manual_score"], honest["total_score"]) == ("19", "2.5", "21.5")
     assert honest[f"{NAME}/explain_rnn_step_by_step"] == "2.5"
-    with Gradebook(db) as gb:
+    with Gradebook(*db) as gb:
         assert gb.find_submission(ASSIGNMENT, "honest").score == 21.5  # as the gradebook has it
 
     before = {p: p.read_bytes() for p in (root / "grading").rglob("*") if p.is_file() and p.suffix != ".db"}
