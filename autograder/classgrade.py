@@ -9,10 +9,14 @@ workers (one `import torch` per worker, not per submission). For each it writes
 
 and, unless --no-gradebook, records the scores in nbgrader's gradebook (formgrader shows them and
 instructors add manual grades there) and writes each student's HTML feedback (no hidden tests).
+With the gradebook, every student on its roster gets a row for every assignment graded, a
+"missing" one when they have no submission.
 
 A run can be interrupted and started again: a result is reused when the submission file, the
 solution, the grader's code, the limits and torch are all unchanged (its fingerprint), so nothing
-is graded twice and a re-run gives identical files.
+is graded twice and a re-run gives identical files. The feedback follows the gradebook: a re-run
+after manual grades were entered in formgrader rewrites the feedback of exactly those submissions
+(and the CSV's manual columns), grading nothing.
 """
 from __future__ import annotations
 
@@ -48,29 +52,41 @@ class Task:
     note: str = ""
 
 
-def discover(submitted: Path, solutions: Path, assignments: list[str] | None) -> list[Task]:
-    """Every (student, assignment, expected notebook) of the submitted folder, sorted."""
+def discover(submitted: Path, solutions: Path, assignments: list[str] | None, roster=()) -> list[Task]:
+    """Every (student, assignment, expected notebook) to report on, sorted.
+
+    The assignments are those someone submitted (of `assignments`, if given); the students are those
+    with a folder in `submitted` and those on the `roster` (the gradebook's students). A student
+    without a folder or a notebook for an assignment gets a task without a path: "missing".
+    """
     expected: dict[str, list[str]] = {}
     for sol in solution_notebooks(solutions):
         expected.setdefault(sol.parent.name, []).append(sol.stem)
-    tasks = []
+    folders: dict[tuple[str, str], Path] = {}
+    students = set(roster)
     for student_dir in sorted(p for p in submitted.iterdir() if p.is_dir() and not SKIP_NAMES.search(p.name)):
+        students.add(student_dir.name)
         for adir in sorted(p for p in student_dir.iterdir() if p.is_dir() and not SKIP_NAMES.search(p.name)):
-            if adir.name not in expected or (assignments and adir.name not in assignments):
-                continue
-            present = sorted(p for p in adir.glob("*.ipynb") if not SKIP_NAMES.search(p.name))
-            names = expected[adir.name]
+            if adir.name in expected and (not assignments or adir.name in assignments):
+                folders[(student_dir.name, adir.name)] = adir
+    graded = sorted({assignment for _, assignment in folders})
+    tasks = []
+    for student in sorted(students):
+        for assignment in graded:
+            adir = folders.get((student, assignment))
+            present = sorted(p for p in adir.glob("*.ipynb") if not SKIP_NAMES.search(p.name)) if adir else []
+            names = expected[assignment]
             for name in names:
-                path = adir / f"{name}.ipynb"
-                if path.exists() or path.is_symlink():
-                    tasks.append(Task(student_dir.name, adir.name, name, path))
+                path = adir / f"{name}.ipynb" if adir else None
+                if path is not None and (path.exists() or path.is_symlink()):
+                    tasks.append(Task(student, assignment, name, path))
                     continue
                 others = [p for p in present if p.stem not in names]
                 if len(names) == 1 and len(others) == 1:  # renamed by the learner: grade it anyway
-                    tasks.append(Task(student_dir.name, adir.name, name, others[0],
+                    tasks.append(Task(student, assignment, name, others[0],
                                       f"graded {others[0].name} (the notebook was renamed from {name}.ipynb)"))
                 else:
-                    tasks.append(Task(student_dir.name, adir.name, name, None))
+                    tasks.append(Task(student, assignment, name, None))
     return tasks
 
 
@@ -147,7 +163,14 @@ def grade_class(submitted, out=None, workers: int | None = None, assignments: li
     out = Path(out) if out else course_root / "grading"
     limits = limits or Limits()
     workers = max(1, workers or os.cpu_count() or 1)
-    tasks = discover(submitted, solutions, assignments)
+    roster = []
+    if gradebook:  # everyone enrolled gets a row, a "missing" one without a submission
+        from . import classroom
+        try:
+            roster = classroom.roster(course_root)
+        except Exception as exc:
+            print(f"grade-class: could not read the students in nbgrader's gradebook: {exc}", file=log)
+    tasks = discover(submitted, solutions, assignments, roster)
     if not tasks:
         raise GradingInputError(f"{submitted}: no submissions found (expected <student>/<assignment>/<notebook>.ipynb "
                                 f"with assignments from {solutions})")
@@ -174,7 +197,8 @@ def grade_class(submitted, out=None, workers: int | None = None, assignments: li
 
     progress = Progress(len(todo), quiet)
     pool: queue.Queue = queue.Queue()
-    started_workers = [Worker(sandboxed=True).start() for _ in range(min(workers, len(todo)))]
+    started_workers = [Worker(sandboxed=True).start()
+                       for _ in range(min(workers, sum(t.path is not None for t in todo)))]
     for w in started_workers:
         pool.put(w)
 
@@ -215,17 +239,28 @@ def grade_class(submitted, out=None, workers: int | None = None, assignments: li
         for w in started_workers:
             w.stop()
 
-    rows = write_csv(tasks, results_dir, out / "class-grades.csv")
-    recorded = []
+    recorded, refreshed, states = [], [], {}
     if gradebook:
-        recorded = record_all(course_root, submitted, tasks, results_dir, graded_pairs, log)
+        recorded, refreshed, states = record_all(course_root, submitted, tasks, results_dir, graded_pairs, log)
+    rows = write_csv(tasks, results_dir, out / "class-grades.csv", states)
     return {"submissions": len(tasks), "graded": len(todo), "reused": reused, "rows": rows,
-            "csv": str(out / "class-grades.csv"), "recorded": recorded,
+            "csv": str(out / "class-grades.csv"), "recorded": recorded, "feedback_refreshed": refreshed,
             "seconds": round(time.monotonic() - started, 1)}
 
 
-def write_csv(tasks: list[Task], results_dir: Path, path: Path) -> int:
-    """One row per student and assignment: totals, any error, and the score of every question."""
+CSV_TOTALS = ["auto_score", "auto_max", "manual_score", "manual_max", "total_score", "total_max"]
+
+
+def write_csv(tasks: list[Task], results_dir: Path, path: Path, states: dict | None = None) -> int:
+    """One row per student and assignment: the points, any error, and the score of every question.
+
+    auto_* are the autograded points, manual_* the points given by hand in formgrader (the manual
+    grades, plus any extra credit), total_* both, as the feedback pages count them (without a late
+    penalty). The manual grades come from the gradebook (`states`, from classroom.gradebook_states;
+    none with --no-gradebook): a manual question's column stays empty until it is graded, and
+    manual_score and total_score until every explanation of the submission is.
+    """
+    states = states or {}
     groups: dict[tuple[str, str], list[dict]] = {}
     for task in tasks:
         data = json.loads((results_dir / task.student / task.assignment / f"{task.notebook}.json").read_text())
@@ -239,43 +274,61 @@ def write_csv(tasks: list[Task], results_dir: Path, path: Path) -> int:
                     questions.append(col)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["student", "assignment", "score", "max_score", "manual_max_score", "status", "error", *questions])
+    writer.writerow(["student", "assignment", *CSV_TOTALS, "status", "error", *questions])
     for (student, assignment), datas in sorted(groups.items()):
-        scores = {}
+        state = states.get((student, assignment))
+        scores, by_hand = {}, []
         for data in datas:
+            notebook = data["extra_data"]["notebook"]
             for t in data["tests"]:
-                manual = "manually graded" in t.get("tags", [])
-                scores[f"{data['extra_data']['notebook']}/{t['name'].split(':')[0]}"] = "" if manual else f"{t['score']:g}"
+                gid = t["name"].split(":")[0]
+                if "manually graded" in t.get("tags", []):
+                    score = state.scored_by_hand(notebook, gid) if state else None
+                    by_hand.append(score)
+                    scores[f"{notebook}/{gid}"] = "" if score is None else f"{score:g}"
+                else:
+                    scores[f"{notebook}/{gid}"] = f"{t['score']:g}"
         statuses = {d["extra_data"]["status"] for d in datas}
         status = "graded" if statuses == {"graded"} else "error" if "error" in statuses else sorted(statuses - {"graded"})[0]
         errors = "; ".join(d["extra_data"]["error"] for d in datas if d["extra_data"]["error"])
-        writer.writerow([student, assignment,
-                         f"{round(sum(d['score'] for d in datas), 2):g}",
-                         f"{sum(d['extra_data']['autograded_max_score'] for d in datas):g}",
-                         f"{sum(d['extra_data']['manual_max_score'] for d in datas):g}",
+        auto = round(sum(d["score"] for d in datas), 2)
+        auto_max = sum(d["extra_data"]["autograded_max_score"] for d in datas)
+        manual_max = sum(d["extra_data"]["manual_max_score"] for d in datas)
+        manual = ""
+        if state is not None and None not in by_hand:
+            manual = round(sum(by_hand) + state.extra_credit(), 2)  # extra credit on any cell, as nbgrader counts it
+        writer.writerow([student, assignment, f"{auto:g}", f"{auto_max:g}",
+                         "" if manual == "" else f"{manual:g}", f"{manual_max:g}",
+                         "" if manual == "" else f"{round(auto + manual, 2):g}", f"{auto_max + manual_max:g}",
                          status, errors, *[scores.get(q, "") for q in questions]])
     write_atomic(path, buf.getvalue())
     return len(groups)
 
 
-def record_all(course_root: Path, submitted: Path, tasks, results_dir: Path, fresh: set, log) -> list:
+def record_all(course_root: Path, submitted: Path, tasks, results_dir: Path, fresh: set, log):
     """Put the scores in nbgrader's gradebook and write feedback (serially: one SQLite database).
 
     A pair is recorded when it was graded in this run or its results carry no `recorded` mark (an
-    interrupted run); the mark is written after nbgrader has the scores."""
+    interrupted run); the mark is written after nbgrader has the scores. Then the feedback follows
+    the gradebook: each result carries the digest of the gradebook state its feedback was written
+    from (`feedback_digest`), and a pair whose grades, comments or penalty changed since (manual
+    grades entered in formgrader) gets its feedback written again, without being graded or recorded
+    again. Returns (pairs recorded, pairs whose feedback was rewritten, {pair: GradebookState}).
+    """
     from . import classroom
 
     pairs: dict[tuple[str, str], list[Task]] = {}
     for task in tasks:
         pairs.setdefault((task.student, task.assignment), []).append(task)
-    done = []
+    done, refreshed, current = [], [], {}
     for (student, assignment), group in sorted(pairs.items()):
         paths = [results_dir / t.student / t.assignment / f"{t.notebook}.json" for t in group]
         datas = [json.loads(p.read_text()) for p in paths]
-        if (student, assignment) not in fresh and all(d["extra_data"].get("recorded") for d in datas):
-            continue
         if all(d["extra_data"]["status"] == "missing" for d in datas):
             continue  # nothing submitted: nbgrader has no submission to record (formgrader says so)
+        current[(student, assignment)] = (paths, datas)
+        if (student, assignment) not in fresh and all(d["extra_data"].get("recorded") for d in datas):
+            continue
         try:
             results, errors = {}, {}
             for task, data in zip(group, datas):
@@ -288,12 +341,42 @@ def record_all(course_root: Path, submitted: Path, tasks, results_dir: Path, fre
         except Exception as exc:  # the gradebook step never loses the grades already written
             print(f"grade-class: could not record {student}/{assignment} in nbgrader's gradebook: "
                   f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=log)
+            del current[(student, assignment)]
             continue
-        for path, data in zip(paths, datas):
+        for data in datas:
             data["extra_data"]["recorded"] = True
-            write_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+            data["extra_data"]["feedback_digest"] = ""  # written below, from the gradebook as it is now
         done.append(f"{student}/{assignment}")
-    return done
+
+    try:
+        states = classroom.gradebook_states(course_root, sorted(current))
+    except Exception as exc:
+        print(f"grade-class: could not read nbgrader's gradebook: {exc}", file=log)
+        return done, refreshed, {}
+    for pair, (paths, datas) in sorted(current.items()):
+        state = states.get(pair)
+        if state is None:
+            continue
+        digest = state.digest
+        stale = [d for d in datas if d["extra_data"].get("feedback_digest") != digest]
+        if not stale:
+            continue
+        if f"{pair[0]}/{pair[1]}" not in done:  # recorded in an earlier run: the grades changed since
+            try:
+                classroom.feedback(course_root, *pair)
+            except Exception as exc:
+                print(f"grade-class: could not rewrite the feedback of {pair[0]}/{pair[1]}: "
+                      f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=log)
+                continue
+            refreshed.append(f"{pair[0]}/{pair[1]}")
+        for path, data in zip(paths, datas):
+            data["extra_data"]["feedback_digest"] = digest
+            write_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    for pair, (paths, datas) in sorted(current.items()):  # recorded, but no state to take a digest of
+        if f"{pair[0]}/{pair[1]}" in done and pair not in states:
+            for path, data in zip(paths, datas):
+                write_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    return done, refreshed, states
 
 
 def result_from_json(data: dict) -> GradeResult:
@@ -317,4 +400,7 @@ def summary_text(summary: dict) -> str:
              f"gradebook CSV: {summary['csv']} ({summary['rows']} rows: one per student and assignment)"]
     if summary["recorded"]:
         lines.append(f"recorded in nbgrader's gradebook with feedback: {len(summary['recorded'])} submissions")
+    if summary.get("feedback_refreshed"):
+        lines.append(f"feedback rewritten after grades changed in the gradebook: "
+                     f"{len(summary['feedback_refreshed'])} submissions")
     return "\n".join(lines)

@@ -27,6 +27,16 @@ feedback(course_root, student, assignment) -> [html paths]
     nbgrader's GenerateFeedback for one student, with ClearHiddenTests enforced: the pages show our
     feedback lines under each test but never the source of hidden tests.
 
+roster(course_root) -> [student ids]
+    The students in the gradebook (nbgrader's roster: `nbgrader db student add`, formgrader's
+    "Manage students", or everyone recorded before); [] when there is no gradebook yet.
+
+gradebook_states(course_root, pairs) -> {(student, assignment): GradebookState}
+    What the feedback pages show of each submission, read from the gradebook: every grade (auto,
+    manual, extra credit), comment and late penalty, with a digest that changes whenever one of them
+    does (e.g. an explanation graded in formgrader), so grade-class can rewrite exactly the feedback
+    that has gone stale.
+
 Calls are meant to be serial (one SQLite gradebook); nbgrader changes the working directory while it
 converts (to the course root) and restores it.
 """
@@ -34,6 +44,8 @@ from __future__ import annotations
 
 import copy
 import glob
+import hashlib
+import json
 import logging
 import math
 import os
@@ -41,6 +53,7 @@ import re
 import tempfile
 import threading
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
@@ -428,3 +441,75 @@ def feedback(course_root: Path, student: str, assignment: str) -> list[Path]:
             page.unlink()
             raise ClassroomError(f"{page} showed a hidden-test delimiter; deleted it")
     return pages
+
+
+# -- reading the gradebook ---------------------------------------------------------------------------
+
+def _gradebook_args(course_root: Path) -> tuple[str, str] | None:
+    """The course's gradebook URL and course id, or None when the gradebook is an SQLite file that does
+    not exist (opening it would create it)."""
+    course_root = Path(course_root).resolve()
+    coursedir = _coursedir(_config(course_root), course_root, "-", "-")
+    url = coursedir.db_url
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).is_file():
+        return None
+    return url, coursedir.course_id  # (opening it with another course id would add that course)
+
+
+def roster(course_root: Path) -> list[str]:
+    """The ids of the students in the course's gradebook, sorted ([] without a gradebook)."""
+    from nbgrader.api import Gradebook
+
+    args = _gradebook_args(course_root)
+    if args is None:
+        return []
+    with _captured(), Gradebook(*args) as gb:
+        return sorted(s.id for s in gb.students)
+
+
+@dataclass
+class GradebookState:
+    """A submission as the gradebook holds it: {notebook: {grade_id: (auto, manual, extra credit, max)}}, ..."""
+
+    grades: dict = field(default_factory=dict)
+    comments: dict = field(default_factory=dict)  # {notebook: {grade_id: (auto comment, manual comment)}}
+    late_penalty: float = 0.0
+
+    @property
+    def digest(self) -> str:
+        """Changes whenever anything the feedback shows from the gradebook does."""
+        data = {"grades": self.grades, "comments": self.comments, "late_penalty": self.late_penalty}
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+    def scored_by_hand(self, notebook: str, grade_id: str) -> float | None:
+        """A manually graded cell's score (extra credit aside): the grader's, or nbgrader's 0 for an
+        unanswered one; None while it awaits a grader."""
+        auto, manual, _, _ = self.grades.get(notebook, {}).get(grade_id, (None, None, None, None))
+        return manual if manual is not None else auto
+
+    def extra_credit(self) -> float:
+        """The extra credit given in formgrader, on any cell."""
+        return sum(g[2] or 0.0 for grades in self.grades.values() for g in grades.values())
+
+
+def gradebook_states(course_root: Path, pairs) -> dict:
+    """{(student, assignment): GradebookState} for the pairs the gradebook has a submission of."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    args = _gradebook_args(course_root)
+    if args is None:
+        return {}
+    states = {}
+    with _captured(), Gradebook(*args) as gb:
+        for student, assignment in pairs:
+            try:
+                sub = gb.find_submission(assignment, student)
+            except MissingEntry:
+                continue
+            state = GradebookState(late_penalty=float(sub.late_submission_penalty or 0.0))
+            for nb in sub.notebooks:
+                state.grades[nb.name] = {g.name: (g.auto_score, g.manual_score, g.extra_credit, g.max_score)
+                                         for g in nb.grades}
+                state.comments[nb.name] = {c.name: (c.auto_comment, c.manual_comment) for c in nb.comments}
+            states[(student, assignment)] = state
+    return states

@@ -32,9 +32,28 @@ def test_discover_follows_nbgrader_layout(tmp_path):
     tasks = discover(sub, SOLUTIONS, None)
     assert [(t.student, t.notebook, t.path.name if t.path else None) for t in tasks] == [
         ("ann", NAME, f"{NAME}.ipynb"), ("bob", NAME, f"{NAME}.ipynb"),
-        ("cy", NAME, "my copy of the notebook.ipynb"), ("dan", NAME, None)]
+        ("cy", NAME, "my copy of the notebook.ipynb"), ("dan", NAME, None),
+        ("eve", NAME, None)]  # a folder, but none for the assignment: missing
     assert "renamed" in tasks[2].note
     assert discover(sub, SOLUTIONS, ["other"]) == []
+
+
+def test_every_student_gets_a_row_for_every_assignment_graded(tmp_path):
+    """Students on the roster without a folder, and students without a folder for one assignment, are missing."""
+    sub = tmp_path / "submitted"
+    notebook(sub, "ann").parent.mkdir(parents=True)
+    notebook(sub, "ann").write_text("{}")
+    other = sub / "bob" / "02_shapes" / "02_shapes_layers_and_errors.ipynb"
+    other.parent.mkdir(parents=True)
+    other.write_text("{}")
+    tasks = discover(sub, SOLUTIONS, None, roster=["ann", "zoe"])
+    assert [(t.student, t.assignment, t.path is not None) for t in tasks] == [
+        ("ann", ASSIGNMENT, True), ("ann", "02_shapes", False),
+        ("bob", ASSIGNMENT, False), ("bob", "02_shapes", True),
+        ("zoe", ASSIGNMENT, False), ("zoe", "02_shapes", False)]
+    assert [(t.student, t.path is not None) for t in discover(sub, SOLUTIONS, [ASSIGNMENT], roster=["zoe"])] == [
+        ("ann", True), ("bob", False), ("zoe", False)]
+    assert discover(sub, SOLUTIONS, ["03_bidirectional"], roster=["zoe"]) == []  # nobody submitted it
 
 
 def test_an_empty_or_missing_folder_is_bad_input(tmp_path):
@@ -64,13 +83,14 @@ def test_a_class_is_graded_and_a_rerun_changes_nothing(first_solution, tmp_path)
     assert summary["graded"] == 5 and summary["reused"] == 0 and summary["rows"] == 5
     rows = rows_of(out / "class-grades.csv")
     assert set(rows) == {"honest", "wrong", "crash", "broken", "absent"}
-    assert rows["honest"]["score"] == "19" and rows["honest"]["status"] == "graded"
-    assert float(rows["wrong"]["score"]) == pytest.approx(sum(expected_01("forgot_b_hh").values()))
+    assert rows["honest"]["auto_score"] == "19" and rows["honest"]["status"] == "graded"
+    assert float(rows["wrong"]["auto_score"]) == pytest.approx(sum(expected_01("forgot_b_hh").values()))
     assert rows["wrong"][f"{NAME}/test_rnn_step"] == "1.5"
-    assert float(rows["crash"]["score"]) == sum(FULL_01.values()) - FULL_01["test_mcq_rnn_io"]
+    assert float(rows["crash"]["auto_score"]) == sum(FULL_01.values()) - FULL_01["test_mcq_rnn_io"]
     assert rows["broken"]["status"] == "error" and "not UTF-8" in rows["broken"]["error"]
     assert rows["absent"]["status"] == "missing" and "not submitted" in rows["absent"]["error"]
-    assert all(r["max_score"] == "19" and r["manual_max_score"] == "3" for r in rows.values())
+    assert all((r["auto_max"], r["manual_max"], r["total_max"]) == ("19", "3", "22") for r in rows.values())
+    assert all(r["manual_score"] == r["total_score"] == "" for r in rows.values())  # no gradebook, no manual grades
     result = json.loads((out / "results" / "crash" / ASSIGNMENT / f"{NAME}.json").read_text())
     assert result["score"] == 17 and "exited with status 1" in result["output"]
 
@@ -85,7 +105,7 @@ def test_a_class_is_graded_and_a_rerun_changes_nothing(first_solution, tmp_path)
     third = grade_class(sub, out=out, workers=1, gradebook=False, quiet=True)
     assert third["graded"] == 2 and third["reused"] == 3
     rows = rows_of(out / "class-grades.csv")
-    assert rows["honest"]["score"] == "19" and rows["wrong"]["score"] == "19"
+    assert rows["honest"]["auto_score"] == "19" and rows["wrong"]["auto_score"] == "19"
 
 
 @pytest.mark.slow
@@ -119,3 +139,54 @@ def test_scores_reach_nbgrader_gradebook_and_feedback(first_solution, tmp_path):
     assert proc.returncode == 0 and "0 graded now, 2 unchanged" in proc.stdout
     assert "recorded" not in proc.stdout.splitlines()[-1]
 
+
+
+@pytest.mark.slow
+def test_feedback_and_csv_follow_the_gradebook_and_its_roster(first_solution, tmp_path):
+    """A manual grade entered after grading reaches the feedback and the CSV on a re-run that grades
+    nothing; everyone on the gradebook's roster has a row."""
+    from nbgrader.api import Gradebook
+
+    root = tmp_path / "course-root"
+    shutil.copytree(SOLUTIONS / ASSIGNMENT, root / "solutions" / ASSIGNMENT)
+    shutil.copytree(COURSE / ASSIGNMENT, root / "course" / ASSIGNMENT)
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    assert run(["nbgrader", "generate_assignment", ASSIGNMENT, "--force"], cwd=root).returncode == 0
+    db = (f"sqlite:///{root / 'grading' / 'gradebook.db'}", "rnn-course")  # (the course id of nbgrader_config.py)
+    with Gradebook(*db) as gb:
+        gb.add_student("zoe")  # enrolled, never submitted
+    sub = root / "grading" / "submitted"
+    make_submission(first_solution, notebook(sub, "honest"))  # its explanation awaits a human grader
+    page = root / "grading" / "feedback" / "honest" / ASSIGNMENT / f"{NAME}.html"
+
+    def grade():
+        summary = grade_class(sub, solutions=root / "solutions", workers=1, quiet=True)
+        return summary, rows_of(root / "grading" / "class-grades.csv")
+
+    summary, rows = grade()
+    assert summary["graded"] == 2 and summary["recorded"] == [f"honest/{ASSIGNMENT}"]  # (zoe: a missing row)
+    assert rows["zoe"]["status"] == "missing" and rows["zoe"]["total_max"] == "22"
+    honest = rows["honest"]
+    assert (honest["auto_score"], honest["auto_max"], honest["manual_max"], honest["total_max"]) == ("19", "19", "3", "22")
+    assert honest["manual_score"] == honest["total_score"] == honest[f"{NAME}/explain_rnn_step_by_step"] == ""
+    assert "(Score: 19.0 / 22.0)" in page.read_text()
+
+    with Gradebook(*db) as gb:  # what formgrader does when an instructor grades the explanation
+        gb.find_grade("explain_rnn_step_by_step", NAME, ASSIGNMENT, "honest").manual_score = 2.5
+        gb.find_comment("explain_rnn_step_by_step", NAME, ASSIGNMENT, "honest").manual_comment = "Name h_0."
+        gb.db.commit()
+    summary, rows = grade()
+    assert summary["graded"] == 0 and summary["recorded"] == []
+    assert summary["feedback_refreshed"] == [f"honest/{ASSIGNMENT}"]
+    text = page.read_text()
+    assert "(Score: 21.5 / 22.0)" in text and "Name h_0." in text
+    honest = rows["honest"]
+    assert (honest["auto_score"], honest["manual_score"], honest["total_score"]) == ("19", "2.5", "21.5")
+    assert honest[f"{NAME}/explain_rnn_step_by_step"] == "2.5"
+    with Gradebook(*db) as gb:
+        assert gb.find_submission(ASSIGNMENT, "honest").score == 21.5  # as the gradebook has it
+
+    before = {p: p.read_bytes() for p in (root / "grading").rglob("*") if p.is_file() and p.suffix != ".db"}
+    summary, _ = grade()
+    assert summary["graded"] == 0 and summary["recorded"] == [] and summary["feedback_refreshed"] == []
+    assert {p: p.read_bytes() for p in (root / "grading").rglob("*") if p.is_file() and p.suffix != ".db"} == before

@@ -26,7 +26,7 @@ from autograder.grade import CaseResult, grade_notebook
 from autograder.grade import TestResult as Result  # (a name pytest would try to collect)
 from autograder.notebooks import GradingInputError
 from catalog import WRONG_01
-from conftest import COURSE, ROOT, SOLUTIONS, load, make_submission, run, source
+from conftest import COURSE, ROOT, SOLUTIONS, VENV_BIN, load, make_submission, run, source
 
 ASSIGNMENT = "01_recurrence"
 # the explanation is unanswered in the blank notebook, and in the released notebook that stands in
@@ -79,6 +79,23 @@ def test_bad_names_are_refused(tmp_path):
             classroom.record(tmp_path, tmp_path, student, ASSIGNMENT, {})
     with pytest.raises(ValueError):
         classroom.record(tmp_path, tmp_path, "s", "a+b", {})  # nbgrader refuses '+' in assignment names
+
+
+def test_reading_the_roster_or_grades_changes_no_gradebook(tmp_path, monkeypatch):
+    from nbgrader.api import Gradebook
+
+    monkeypatch.setenv("PATH", f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")  # nbgrader runs alembic
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    db = tmp_path / "grading" / "gradebook.db"
+    assert classroom.roster(tmp_path) == [] and classroom.gradebook_states(tmp_path, [("s", ASSIGNMENT)]) == {}
+    assert not db.exists(), "reading created a gradebook"
+    with Gradebook(f"sqlite:///{db}", "rnn-course") as gb:  # the course id of nbgrader_config.py
+        gb.add_student("zoe")
+        gb.add_student("ann")
+    before = db.read_bytes()
+    assert classroom.roster(tmp_path) == ["ann", "zoe"]
+    assert classroom.gradebook_states(tmp_path, [("zoe", ASSIGNMENT)]) == {}  # no submission
+    assert db.read_bytes() == before, "reading changed the gradebook (e.g. added a course)"
 
 
 # -- slow: a whole class -------------------------------------------------------------------------------

@@ -656,7 +656,8 @@ def test_grade_class_grades_a_hostile_class(tmp_path):
     assert outs[2] == text, "re-running grade-class in the same folder must give the same CSV"
     rows = list(csv.DictReader(text.splitlines()))
     header = list(rows[0])
-    assert header[:7] == ["student", "assignment", "score", "max_score", "manual_max_score", "status", "error"], header
+    assert header[:10] == ["student", "assignment", "auto_score", "auto_max", "manual_score", "manual_max",
+                           "total_score", "total_max", "status", "error"], header
     keys = [(r["student"], r["assignment"]) for r in rows]
     students = set(deserved) | broken
     assert sorted(keys) == sorted((s, ASSIGNMENT) for s in students), keys
@@ -668,11 +669,11 @@ def test_grade_class_grades_a_hostile_class(tmp_path):
         assert row["status"] != "error" and row["error"] == "", row
         assert {gid: float(row[col]) for gid, col in columns.items()} == per_test, (student, row)
         total = round(sum(per_test.values()), 2)
-        assert float(row["score"]) == pytest.approx(total, abs=0.011), (student, row)
-        assert float(row["max_score"]) == TOTAL
+        assert float(row["auto_score"]) == pytest.approx(total, abs=0.011), (student, row)
+        assert float(row["auto_max"]) == TOTAL
         result = first / "results" / student / ASSIGNMENT / f"{SOLUTION.stem}.json"
         assert json.loads(result.read_text())["score"] == pytest.approx(total, abs=0.011)
-    assert float(by["ada"]["score"]) == TOTAL
+    assert float(by["ada"]["auto_score"]) == TOTAL
     for student in broken:
         row = by[student]
         assert row["status"] == "error" and row["error"].strip(), row
@@ -695,7 +696,7 @@ def test_grade_class_grades_a_forged_value_as_a_wrong_answer(tmp_path):
     import csv
 
     rows = {r["student"]: r for r in csv.DictReader((out / "class-grades.csv").read_text().splitlines())}
-    assert float(rows["ada"]["score"]) == TOTAL
+    assert float(rows["ada"]["auto_score"]) == TOTAL
     zed = rows["zed"]
     assert zed["status"] == "graded" and not zed["error"], zed
-    assert float(zed["score"]) == TOTAL - FULL_01["test_pulse_effect"], zed
+    assert float(zed["auto_score"]) == TOTAL - FULL_01["test_pulse_effect"], zed
