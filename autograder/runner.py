@@ -22,7 +22,8 @@ Inside the sandbox each program process first moves into namespaces of its own (
 empty, size-capped home, /tmp and /dev/shm; its own IPC and network namespaces; no capabilities), so
 a job starts from the same state whatever the jobs before it did. After a job the server kills every
 process the job left behind (the server is a child subreaper, so nothing can escape it by
-daemonising), empties its own scratch folders and System V IPC (belt and braces), and replies
+daemonising), empties the scratch folders and System V IPC the job shared with the server when it had
+no namespaces of its own, and replies
 `{"op": "end", "status", "detail", "faults": [{"index", "error", "limit"}]}`.
 
 Events in the result stream (all plain data, read back with `torch.load(weights_only=True)`):
@@ -364,7 +365,8 @@ def _wipe(paths) -> None:
 # -- a clean state for every job (inside the sandbox) --------------------------------------------------
 
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWIPC, CLONE_NEWNET = 0x00020000, 0x10000000, 0x08000000, 0x40000000
-MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x4000, 0x40000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = (
+    0x1, 0x2, 0x4, 0x8, 0x20, 0x1000, 0x4000, 0x40000)
 PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 24, 38
 MQUEUE_DIR = "/dev/mqueue"
 
@@ -404,7 +406,10 @@ def isolate(home: str) -> None:
       unmount, remount or reach what lies under its mounts.
     When the last process of the job exits, its namespaces and their memory are freed by the kernel.
     """
+    from . import sandbox
+
     libc = ctypes.CDLL(None, use_errno=True)
+    links = sandbox.python_links()  # before any new mount hides them
     uid, gid = os.getuid(), os.getgid()
     _libc_call(libc, "unshare", CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWNET)
     for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
@@ -412,14 +417,39 @@ def isolate(home: str) -> None:
             f.write(text)
     _libc_call(libc, "mount", None, b"/", None, ctypes.c_ulong(MS_REC | MS_PRIVATE), None)
     for path, size, mode in scratch_mounts(home):
+        # what the sandbox binds below a scratch folder (a course cloned under /tmp) stays visible:
+        # held open across the new mount, then bound again at the same place, read-only
+        below = [(p, os.open(p, os.O_PATH)) for p in _mount_points_below(path)]
         _libc_call(libc, "mount", b"tmpfs", path.encode(), b"tmpfs", ctypes.c_ulong(MS_NOSUID | MS_NODEV),
                    f"size={size},mode={mode:o}".encode())
+        for point, fd in below:
+            os.makedirs(point, exist_ok=True)
+            _libc_call(libc, "mount", f"/proc/self/fd/{fd}".encode(), point.encode(), None,
+                       ctypes.c_ulong(MS_BIND | MS_REC), None)
+            _libc_call(libc, "mount", None, point.encode(), None,
+                       ctypes.c_ulong(MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV), None)
+            os.close(fd)
+        for link, target in links:  # and so does a symbolic link to Python there
+            if str(link).startswith(path.rstrip("/") + "/"):
+                os.makedirs(link.parent, exist_ok=True)
+                os.symlink(target, link)
     if os.path.isdir(MQUEUE_DIR):
         _libc_call(libc, "mount", b"mqueue", MQUEUE_DIR.encode(), b"mqueue",
                    ctypes.c_ulong(MS_NOSUID | MS_NODEV | MS_NOEXEC), None)
     _loopback_up()
     os.chdir(home)
     _drop_capabilities(libc)
+
+
+def _mount_points_below(top: str) -> list[str]:
+    """Mount points strictly below `top` that are not themselves below another such point, in order."""
+    points = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            point = line.split()[4].replace("\\040", " ")
+            if point.startswith(top.rstrip("/") + "/") and point not in points:
+                points.append(point)
+    return [p for p in points if not any(p != q and p.startswith(q + "/") for q in points)]
 
 
 def _loopback_up() -> None:
@@ -592,6 +622,11 @@ class Job:
                 code = program(self.job, write_fd, skip, quiet_until, ack_r)
                 sys.stdout.flush()
                 sys.stderr.flush()
+            except BaseException as exc:  # outside any cell: say what, in the log the grader keeps
+                try:
+                    os.write(2, f"autograder: the program process failed: {type(exc).__name__}: {exc}\n".encode())
+                except OSError:
+                    pass
             finally:
                 os._exit(code)
         self.pids.append(pid)
@@ -781,9 +816,12 @@ def serve(control_fd: int) -> int:
                 except OSError:
                     pass
         _sweep()
-        _wipe(scratch)
-        if sandboxed:
-            _clear_sysv_ipc()
+        if isolate_in is None:
+            # no namespaces of its own: the job wrote in the server's scratch folders and IPC (without
+            # the sandbox; inside it, the worker is also replaced after every such job)
+            _wipe(scratch)
+            if sandboxed:
+                _clear_sysv_ipc()
         ctrl.send(json.dumps(reply).encode())
 
 

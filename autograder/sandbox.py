@@ -46,6 +46,15 @@ def _python_roots() -> list[Path]:
     return sorted(r for r in roots if not str(r).startswith("/usr"))
 
 
+def python_links() -> list[tuple[Path, Path]]:
+    """(path, where it really is) for the Python installations reached through a symbolic link."""
+    links = {}
+    for prefix in (Path(sys.prefix).absolute(), Path(sys.base_prefix).absolute()):
+        if prefix.resolve() != prefix and not str(prefix).startswith("/usr"):
+            links[prefix] = prefix.resolve()
+    return sorted(links.items())
+
+
 def bwrap_args() -> list[str]:
     """The bubblewrap command line that runs a command in the sandbox (HOME is a private tmpfs)."""
     args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
@@ -62,6 +71,8 @@ def bwrap_args() -> list[str]:
             args += ["--ro-bind", str(path), str(path)]
     for root in _python_roots():
         args += ["--ro-bind", str(root), str(root)]
+    for link, target in python_links():  # Python started by a path through a symbolic link (a linked .venv)
+        args += ["--symlink", str(target), str(link)]
     for name in SHARED_DIRS:
         path = REPO_DIR / name
         if path.is_dir():

@@ -31,6 +31,13 @@ LIMITS = Limits(cell_timeout=120, notebook_timeout=240)
 VOLATILE = {"environ": ("OLDPWD",), "rlimits": ("RLIMIT_AS",)}
 
 
+def default_env(**extra) -> dict:
+    """This process's environment without the isolation mode a fixture of this module may have set."""
+    import os
+
+    return {**{k: v for k, v in os.environ.items() if k != "AUTOGRADER_ISOLATION"}, **extra}
+
+
 def job(worker: Worker, code: str) -> dict:
     """Run the probe plus `code` as one job; {tag: payload} of what it reported."""
     out = worker.run([ProgramCell("code", PROBE, "probe"), ProgramCell("code", code, "job")], "record", LIMITS)
@@ -340,3 +347,71 @@ def test_the_grader_caches_are_out_of_reach(iso_worker, first_solution):
     assert any(cache.iterdir())
     seen = job(worker, f"import os\nreport('seen', [os.path.exists(p) for p in {[str(cache), *map(str, cache.iterdir())]!r}])")
     assert not any(seen["seen"]), seen
+
+
+INTMP = r"""
+import json, sys
+from autograder.notebooks import ProgramCell
+from autograder.worker import Limits, Worker
+CODE = '''
+import os, json
+from rnnlab import data  # not loaded by the warm worker: read from the course's folder under /tmp
+try:
+    open(os.path.join(os.path.dirname(data.__file__), "written-by-a-job"), "w")
+    wrote = True
+except OSError:
+    wrote = False
+print("@@" + json.dumps({"data": sorted(os.listdir(os.path.dirname(data.__file__)))[:1], "wrote": wrote,
+                         "leftover": os.path.exists("/tmp/left-by-the-first")}))
+open("/tmp/left-by-the-first", "w").close()
+'''
+with Worker(sandboxed=True) as w:
+    outs = [w.run([ProgramCell("code", CODE, "c")], "record", Limits()) for _ in range(2)]
+print(json.dumps([w.isolation] + [json.loads(o.log.split("@@")[1].splitlines()[0]) if "@@" in o.log else o.log[-800:]
+                                  for o in outs]))
+"""
+
+
+def test_a_course_under_tmp_stays_visible_in_every_job(tmp_path):
+    """Each job's new /tmp must not hide what the sandbox binds below /tmp (a clone of the course there,
+    as CI may make): bound again, read-only, and /tmp itself is still new for every job."""
+    import shutil
+    import subprocess
+    import sys
+
+    assert str(tmp_path).startswith("/tmp/"), "pytest's temporary folder is expected under /tmp"
+    repo = tmp_path / "course clone"
+    for name in sandbox.SHARED_DIRS:
+        shutil.copytree(sandbox.REPO_DIR / name, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
+    proc = subprocess.run([sys.executable, "-c", INTMP], cwd=repo, env=default_env(PYTHONPATH=str(repo)),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    mode, first, second = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert mode == "namespaces"
+    assert first == {"data": ["__init__.py"], "wrote": False, "leftover": False}, first
+    assert second == first, second
+
+
+LINKED = r"""
+import json
+from autograder.notebooks import ProgramCell
+from autograder.worker import Limits, Worker
+CODE = "import subprocess, sys\nprint('@@' + subprocess.run([sys.executable, '-c', 'print(42)'], capture_output=True, text=True).stdout.strip())"
+with Worker(sandboxed=True) as w:
+    outs = [w.run([ProgramCell("code", CODE, "c")], "record", Limits()) for _ in range(2)]
+print(json.dumps([w.sandboxed, w.isolation] + [o.log.split("@@")[-1].strip() for o in outs]))
+"""
+
+
+def test_a_python_reached_through_a_symbolic_link_is_sandboxed(tmp_path):
+    """A virtual environment reached by a symbolic link (here one under /tmp, which every job gets new):
+    still sandboxed, and every job can start that Python again."""
+    import subprocess
+    import sys
+
+    link = tmp_path / "linked-venv"
+    link.symlink_to(sys.prefix)
+    proc = subprocess.run([str(link / "bin" / "python"), "-c", LINKED], cwd=sandbox.REPO_DIR, capture_output=True,
+                          text=True, timeout=300, env=default_env(PYTHONPATH=str(sandbox.REPO_DIR)))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == [True, "namespaces", "42", "42"], proc.stderr[-2000:]
