@@ -103,7 +103,7 @@ def _cache_dir() -> Path:
 def code_digest() -> str:
     """A digest of the grader code that references depend on."""
     h = hashlib.sha256()
-    for name in ("check.py", "runner.py", "values.py", "notebooks.py", "worker.py"):
+    for name in ("check.py", "runner.py", "values.py", "notebooks.py", "worker.py", "grade.py"):
         h.update((PACKAGE_DIR / name).read_bytes())
     return h.hexdigest()
 
@@ -147,9 +147,11 @@ def references(sol: Solution, limits: Limits | None = None) -> dict[str, list[di
         if not cases:
             raise AuthoringError(f"test cell {test.grade_id} of {sol.path} records no cases "
                                  f"(does it create Check({test.grade_id!r}, ...) and end with check.score()?)")
+        hidden = test.hidden_lines
         for case in cases:
             if "error" in case:
                 raise AuthoringError(f"{test.grade_id}/{case['name']!r}: the solution {case['error']}")
+            case["hidden"] = case.get("line", 0) in hidden  # its failure reasons say nothing of its key
             ok, why = compare(case["rule"], case["value"], case["want"], rtol=case.get("rtol"),
                               atol=case.get("atol"), options=case.get("options"))
             if not ok:
@@ -281,7 +283,8 @@ def _score_test(cell, ref_cases: list[dict], got_cases, outcome: RunOutcome, fau
         else:
             try:
                 ok, reason = compare(ref["rule"], got["value"], ref["want"] if ref["has_want"] else None,
-                                     rtol=ref.get("rtol"), atol=ref.get("atol"), options=ref.get("options"))
+                                     rtol=ref.get("rtol"), atol=ref.get("atol"), options=ref.get("options"),
+                                     reveal=not ref.get("hidden", False))
             except Exception as exc:  # a value that slipped past check_plain fails its case, nothing more
                 ok, reason = False, f"returned a value the grader cannot compare ({type(exc).__name__})"
         if ok:

@@ -108,6 +108,20 @@ class SolutionCell:
     cell_type: str = "code"
 
     @property
+    def hidden_lines(self) -> set[int]:
+        """Line numbers (from 1) inside the cell's ### BEGIN/END HIDDEN TESTS region."""
+        lines, inside = set(), False
+        for number, line in enumerate(self.source.splitlines(), 1):
+            marker = line.strip()
+            if marker == "### BEGIN HIDDEN TESTS":
+                inside = True
+            elif marker == "### END HIDDEN TESTS":
+                inside = False
+            elif inside:
+                lines.add(number)
+        return lines
+
+    @property
     def title(self) -> str:
         """The first line of a test cell's docstring, or the grade_id."""
         if self.kind == "test":

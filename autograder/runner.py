@@ -151,11 +151,21 @@ class Session:
             if ref_error is not None:
                 raise RuntimeError(f"reference of {grade_id}/{name!r} failed: {ref_error}")
             case.update(rule=rule, hint=str(hint), weight=float(weight), has_want=has_want, want=ref,
-                        **{k: v for k, v in opts.items()})
+                        line=_cell_line(), **{k: v for k, v in opts.items()})
         self.send({"event": "case", "grade_id": str(grade_id), "case": case})
 
     def end_check(self, grade_id: str) -> None:
         pass
+
+
+def _cell_line() -> int:
+    """The line of the running notebook cell that recorded a case (0 if none): tells hidden cases apart."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<ipython-input-"):
+            return frame.f_lineno
+        frame = frame.f_back
+    return 0
 
 
 def _seed(seed: int) -> None:

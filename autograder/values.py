@@ -121,8 +121,46 @@ def check_plain(value, _depth: int = 0) -> None:
     raise PlainError(f"unexpected {type(value).__name__} in a graded value")
 
 
-def compare(rule: str, got, want, *, rtol=None, atol=None, options=None) -> tuple[bool, str]:
-    """Judge plain `got` against plain `want` by `rule`; return (passed, reason-if-failed)."""
+def compare(rule: str, got, want, *, rtol=None, atol=None, options=None, reveal: bool = True) -> tuple[bool, str]:
+    """Judge plain `got` against plain `want` by `rule`; return (passed, reason-if-failed).
+
+    `reveal=False` (a hidden test case) gives a reason that says nothing of `want` beyond its type,
+    so feedback a learner can ask for again and again never spells out a hidden answer key; a tensor
+    computed by the learner's code (rule `close`) still gets its shape, dtype and largest difference.
+    """
+    ok, why = _compare(rule, got, want, rtol, atol, options)
+    if ok or reveal or (rule == "close" and isinstance(want, torch.Tensor)) or rule == "choice":
+        return ok, why
+    return ok, _concealed(got, want)
+
+
+def _concealed(got, want) -> str:
+    if type(got) is not type(want) and not (type(want) is float and type(got) is int):
+        return f"expected {_kind(want)}, got {describe(got)}"
+    return f"not the expected answer (got {_show(got)})"
+
+
+def _kind(value) -> str:
+    if isinstance(value, dict) and set(value) == {SET_TAG}:
+        return "a set"
+    if isinstance(value, torch.Tensor):
+        return "a tensor"
+    name = type(value).__name__
+    return f"an {name}" if name[0] in "aeiou" else f"a {name}"
+
+
+def _show(value) -> str:
+    """The learner's own value, short."""
+    if isinstance(value, dict) and set(value) == {SET_TAG}:
+        text = "{" + ", ".join(repr(v) for v in value[SET_TAG]) + "}" if value[SET_TAG] else "set()"
+    elif isinstance(value, torch.Tensor) or (isinstance(value, dict) and set(value) == {OPAQUE_TAG}):
+        return describe(value)
+    else:
+        text = repr(value)
+    return text if len(text) <= 60 else describe(value)
+
+
+def _compare(rule, got, want, rtol, atol, options) -> tuple[bool, str]:
     if rule == "close":
         return _close(got, want, rtol, atol, "")
     if rule == "equal":
