@@ -261,3 +261,80 @@ def pca_scatter(points, labels=None, ax=None, title="States (PCA)"):
     if title:
         ax.set_title(title)
     return ax
+
+
+def gru_cell_diagram(ax=None):
+    """Draw the data path of one step of PyTorch's GRU (`nn.GRU`, `nn.GRUCell`), in batch rows.
+
+    x_t and h_{t-1} feed the reset gate r_t and the update gate z_t (sigmoids); the candidate n_t
+    adds x_t W_in^T + b_in to r_t ⊙ (h_{t-1} W_hn^T + b_hn): the reset is applied *after* the
+    product with W_hn, bias included (PyTorch's form, not Cho et al.'s); then
+    h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}. Returns the Axes (its texts name every node).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyBboxPatch
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(10, 4.6))
+    ax.set_xlim(-0.3, 12.3)
+    ax.set_ylim(-0.9, 5.3)
+    ax.set_axis_off()
+    colours = {"gate": "#d8e8f8", "candidate": "#fde3c8", "op": "white", "io": "#eeeeee"}
+
+    def box(x, y, text, kind, w=1.9, h=0.7, size=9):
+        ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.05",
+                                    facecolor=colours[kind], edgecolor="black", linewidth=0.9))
+        ax.text(x, y, text, ha="center", va="center", fontsize=size)
+
+    def arrow(start, end, text=None, colour="black", offset=(0.0, 0.15)):
+        ax.annotate("", xy=end, xytext=start,
+                    arrowprops={"arrowstyle": "-|>", "color": colour, "linewidth": 1.1, "shrinkA": 0, "shrinkB": 0})
+        if text:
+            ax.text((start[0] + end[0]) / 2 + offset[0], (start[1] + end[1]) / 2 + offset[1], text,
+                    ha="center", va="bottom", fontsize=8, color=colour)
+
+    # inputs and the carry path of h_{t-1} along the top
+    box(0.5, 4.6, r"$h_{t-1}$", "io", w=0.9)
+    box(0.5, -0.4, r"$x_t$", "io", w=0.9)
+    box(11.6, 4.6, r"$h_t$", "io", w=0.9)
+    ax.plot([0.95, 11.15], [4.6, 4.6], color="black", linewidth=1.1)  # the carry line
+    ax.plot([1.3, 1.3], [4.6, 0.9], color="tab:gray", linewidth=1.0)   # h_{t-1} down to the gates
+    ax.plot([0.5, 0.5], [-0.05, 0.9], color="tab:gray", linewidth=1.0)  # x_t up to the gates
+    ax.plot([0.5, 5.0], [0.9, 0.9], color="tab:gray", linewidth=1.0)
+    ax.text(3.0, 0.65, r"$x_t$ and $h_{t-1}$ go to both gates", ha="center", va="top", fontsize=8, color="tab:gray")
+
+    # the gates (z on the left: its output rises to the mix; r on the right, next to the candidate)
+    box(2.6, 2.1, r"$z_t = \sigma(x_t W_{iz}^\top + b_{iz}$" "\n" r"$+\ h_{t-1} W_{hz}^\top + b_{hz})$", "gate", w=2.5, h=0.95)
+    box(5.4, 2.1, r"$r_t = \sigma(x_t W_{ir}^\top + b_{ir}$" "\n" r"$+\ h_{t-1} W_{hr}^\top + b_{hr})$", "gate", w=2.5, h=0.95)
+    for x in (2.6, 5.4):
+        arrow((x, 0.9), (x, 1.6))
+    ax.text(2.6, 1.15, "update gate", ha="center", fontsize=8)
+    ax.text(5.4, 1.15, "reset gate", ha="center", fontsize=8)
+
+    # the candidate: W_hn first, then the reset, then tanh
+    box(7.6, 3.6, r"$h_{t-1} W_{hn}^\top + b_{hn}$", "candidate", w=2.1)
+    arrow((7.6, 4.6), (7.6, 3.95))
+    box(7.6, 2.4, r"$\odot$", "op", w=0.5, h=0.5, size=12)
+    arrow((7.6, 3.25), (7.6, 2.65))
+    arrow((6.65, 2.4), (7.35, 2.4), colour="tab:blue")
+    ax.text(7.0, 2.48, r"$r_t$", ha="center", va="bottom", fontsize=8, color="tab:blue")
+    ax.text(6.5, 2.95, r"reset applied after $W_{hn}$" "\n" r"(bias $b_{hn}$ included)", ha="right", va="center",
+            fontsize=8, color="tab:blue")
+    box(7.6, 0.2, r"$x_t W_{in}^\top + b_{in}$", "candidate", w=1.9)
+    ax.plot([0.95, 6.65], [-0.4, -0.4], color="tab:gray", linewidth=1.0)
+    arrow((6.5, -0.4), (6.65, 0.05), colour="tab:gray")
+    box(9.0, 1.3, r"$n_t = \tanh(\,\cdot + \cdot\,)$", "candidate", w=1.9)
+    arrow((7.85, 2.3), (8.6, 1.65))
+    arrow((8.55, 0.2), (9.0, 0.95))
+    ax.text(9.0, 0.75, "candidate", ha="center", va="top", fontsize=8)
+
+    # the mix
+    box(10.6, 3.1, r"$h_t = (1 - z_t) \odot n_t$" "\n" r"$+\ z_t \odot h_{t-1}$", "op", w=2.3, h=0.95)
+    arrow((9.3, 1.65), (10.3, 2.6), r"$n_t$", offset=(-0.25, 0.0))
+    ax.plot([2.6, 2.6, 9.2], [2.575, 4.25, 4.25], color="tab:red", linewidth=1.1)
+    arrow((9.2, 4.25), (9.7, 3.55), r"$z_t$", colour="tab:red", offset=(0.15, 0.0))
+    arrow((11.1, 4.6), (11.1, 3.6))
+    arrow((11.6, 3.6), (11.6, 4.25))
+    ax.text(11.15, 4.75, r"$z_t \approx 1$: keep", ha="right", va="bottom", fontsize=8, color="tab:red")
+    ax.set_title("One step of PyTorch's GRU (rows: $x_t$ is $(N, H_{in})$, $h_{t-1}$ is $(N, H)$)", fontsize=10)
+    return ax

@@ -199,3 +199,11 @@ def test_pca_scatter_labels_with_close_means_do_not_overlap():
 
 def test_plots_use_the_agg_backend_and_never_show():
     assert matplotlib.get_backend().lower() == "agg"
+
+
+def test_gru_cell_diagram_draws_pytorchs_gru_with_the_reset_after_w_hn():
+    ax = plots.gru_cell_diagram()
+    texts = " ".join(t.get_text() for t in ax.texts)
+    for node in ("h_{t-1}", "x_t", "h_t", "r_t = \\sigma", "z_t = \\sigma", "h_{t-1} W_{hn}^\\top + b_{hn}",
+                 "x_t W_{in}^\\top + b_{in}", "n_t = \\tanh", "(1 - z_t) \\odot n_t", "reset applied after"):
+        assert node in texts, node
