@@ -175,13 +175,14 @@ def train_classifier(model: torch.nn.Module, seqs, labels, *, epochs: int = 15, 
                      lr: float = 1e-2, seed: int = 0) -> dict:
     """Train `model(padded, lengths) -> logits` (padded batch-first) with Adam and cross-entropy.
 
-    Each minibatch is padded to its own longest sequence. Returns {"loss": per-epoch mean loss,
-    "seconds": training time}.
+    Each minibatch is padded to its own longest sequence; the gradients are clipped to norm 1 before
+    each step. Returns {"loss": per-epoch mean loss, "grad_norm": per-step gradient norm before
+    clipping, "seconds": training time}.
     """
     generator = torch.Generator().manual_seed(seed)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     labels = torch.as_tensor(labels)
-    losses, started = [], time.perf_counter()
+    losses, grad_norms, started = [], [], time.perf_counter()
     model.train()
     for _ in range(epochs):
         total = 0.0
@@ -190,12 +191,13 @@ def train_classifier(model: torch.nn.Module, seqs, labels, *, epochs: int = 15, 
             loss = torch.nn.functional.cross_entropy(model(padded, lengths), labels[batch])
             optimiser.zero_grad()
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)   # the norm before clipping
             optimiser.step()
+            grad_norms.append(grad_norm.item())
             total += loss.item() * len(batch)
         losses.append(total / len(seqs))
     model.eval()
-    return {"loss": losses, "seconds": time.perf_counter() - started}
+    return {"loss": losses, "grad_norm": grad_norms, "seconds": time.perf_counter() - started}
 
 
 def predict_logits(model: torch.nn.Module, seqs, *, batch_size: int = 256, extra: int = 0) -> torch.Tensor:

@@ -76,42 +76,63 @@ def pca(points, k: int = 2):
     return projection, explained
 
 
-def hidden_state_heatmap(states, ax=None, inputs=None, title="Hidden state over time", cmap="RdBu_r"):
+def hidden_state_heatmap(states, ax=None, inputs=None, title="Hidden state over time", cmap="RdBu_r",
+                         input_label=None, limits=None, label="h_t", cax=None):
     """Draw h_t for one sequence as a heatmap: hidden units down, time steps across.
 
     `states` is (seq_len, hidden_size) (or the output of an RNN for batch size 1). Colours are
-    centred on 0 with limits ±1, the range of tanh. With `inputs`, a panel above the heatmap shows
-    the input at each step: a line for one feature per step, an image (features down, time
-    across) for several, e.g. the 8 pixels of a digit's row. Returns the heatmap's Axes.
+    centred on 0 with limits ±1, the range of tanh (wider if a state is larger). With `inputs`, a
+    panel above the heatmap shows the input at each step: a line for one feature per step, an
+    image (features down, time across) for several, e.g. the 8 pixels of a digit's row, with its
+    own colour bar. The colour bars sit in a column of their own, so both panels have the same
+    width and the same x limits: the input of step t sits exactly above column t of the heatmap,
+    whatever the inputs' shape. Returns the heatmap's Axes.
+
+    For gates, which live in (0, 1), pass `limits=(0, 1)`, `cmap="viridis"` (the course's convention:
+    dark = 0, yellow = 1) and a `label` for the colour bar. When you pass `ax`, pass `cax` too (an
+    Axes of its own for the colour bar) to keep the heatmap as wide as the panels above it.
     """
     import matplotlib.pyplot as plt
 
     h = _as_2d(states)
     seq_len, hidden_size = h.shape
     x = None if inputs is None else _inputs_2d(inputs, seq_len)
+    steps = (-0.5, seq_len - 0.5)  # imshow's cell edges: column t spans t - 0.5 .. t + 0.5
     if ax is None:
         rows = 2 if x is not None else 1
-        fig, axes = plt.subplots(rows, 1, figsize=(8, min(0.35 * hidden_size, 5.0) + 1.5 * rows), squeeze=False,
-                                 sharex=True, gridspec_kw={"height_ratios": [1, 4][-rows:]})
+        fig = plt.figure(figsize=(8, min(0.3 * hidden_size, 4.0) + 1.2 * rows), layout="constrained")  # fits 800 px
+        grid = fig.add_gridspec(rows, 2, width_ratios=[40, 1], height_ratios=[1, 4][-rows:])
+        ax = fig.add_subplot(grid[-1, 0])
+        colour_bar_ax = fig.add_subplot(grid[-1, 1])
         if x is not None:
-            top = axes[0, 0]
+            top = fig.add_subplot(grid[0, 0], sharex=ax)
             if x.shape[1] == 1:
                 top.plot(range(seq_len), x[:, 0].numpy(), drawstyle="steps-mid", color="black")
-                top.set_ylabel("x_t")
+                top.set_ylabel(input_label or "x_t")
+                fig.add_subplot(grid[0, 1]).set_visible(False)
             else:
-                top.imshow(x.T.numpy(), aspect="auto", cmap="gray_r", interpolation="nearest")
-                top.set_ylabel("x_t features")
+                picture = top.imshow(x.T.numpy(), aspect="auto", cmap="gray_r", interpolation="nearest")
+                top.set_ylabel("feature")
+                fig.colorbar(picture, cax=fig.add_subplot(grid[0, 1]), label=input_label or "x_t")
+            top.tick_params(labelbottom=False)
             top.set_title(title)
             title = None
-        ax = axes[-1, 0]
-    limit = max(1.0, float(h.abs().max()))
-    image = ax.imshow(h.T.numpy(), aspect="auto", cmap=cmap, vmin=-limit, vmax=limit,
+    else:
+        colour_bar_ax = cax
+    if limits is None:
+        limit = max(1.0, float(h.abs().max()))
+        limits = (-limit, limit)
+    image = ax.imshow(h.T.numpy(), aspect="auto", cmap=cmap, vmin=limits[0], vmax=limits[1],
                       interpolation="nearest", origin="lower")
+    ax.set_xlim(*steps)
     ax.set_xlabel("time step t")
     ax.set_ylabel("hidden unit")
     if title:
         ax.set_title(title)
-    ax.figure.colorbar(image, ax=ax, label="h_t", fraction=0.04, pad=0.02)
+    if colour_bar_ax is None:
+        ax.figure.colorbar(image, ax=ax, label=label, fraction=0.04, pad=0.02)
+    else:
+        ax.figure.colorbar(image, cax=colour_bar_ax, label=label)
     return ax
 
 
@@ -179,12 +200,34 @@ def pca_trajectory(states, ax=None, color_by=None, label="time step t", title="S
     return ax
 
 
+def _spread_labels(centres, min_gap=0.08, rounds=200):
+    """Positions near `centres` (k, 2) at least `min_gap` apart, in units of the points' range.
+
+    A few rounds of pairwise repulsion: labels whose centres are close move apart symmetrically,
+    labels with room stay on their centre. Deterministic.
+    """
+    span = (centres.max(dim=0).values - centres.min(dim=0).values).clamp_min(1e-9)
+    pos = (centres / span).clone()
+    for _ in range(rounds):
+        gap = pos[:, None, :] - pos[None, :, :]                  # (k, k, 2)
+        dist = gap.norm(dim=-1) + torch.eye(len(pos)) * 1e9
+        close = dist < min_gap
+        if not close.any():
+            break
+        direction = torch.where(dist[..., None] > 1e-9, gap / dist[..., None].clamp_min(1e-9),
+                                torch.tensor([1.0, 0.0]))
+        push = ((min_gap - dist).clamp_min(0)[..., None] * direction * close[..., None]).sum(dim=1) / 2
+        pos = pos + push
+    return pos * span
+
+
 def pca_scatter(points, labels=None, ax=None, title="States (PCA)"):
     """Scatter many states (n, hidden_size) in the plane of their first two principal components.
 
-    With integer `labels` (n,), points are coloured by label and each label is written at the
-    mean of its points. The first collection holds the projection from `pca(points, 2)`.
-    Returns the Axes.
+    With integer `labels` (n,), points are coloured by label, a legend gives each label's colour,
+    and each label is written next to the mean of its points (an annotation whose `xy` is the
+    mean; labels whose means are close are pushed apart, with a line to their mean, so none hides
+    another). The first collection holds the projection from `pca(points, 2)`. Returns the Axes.
     """
     import matplotlib.pyplot as plt
 
@@ -194,19 +237,104 @@ def pca_scatter(points, labels=None, ax=None, title="States (PCA)"):
                          f"got {tuple(x.shape)}")
     projection, explained = pca(x, 2)
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 5))
+        _, ax = plt.subplots(figsize=(6.5, 5))
     p = projection.numpy()
     if labels is None:
         ax.scatter(p[:, 0], p[:, 1], s=10, color="tab:blue")
     else:
         y = _as_1d(labels, x.shape[0], "labels").long()
-        ax.scatter(p[:, 0], p[:, 1], c=y.numpy(), cmap="tab10", vmin=-0.5, vmax=9.5, s=10, alpha=0.7)
-        for value in torch.unique(y).tolist():
-            centre = projection[y == value].mean(dim=0)
-            ax.text(float(centre[0]), float(centre[1]), str(value), fontsize=14, fontweight="bold",
-                    ha="center", va="center", bbox={"boxstyle": "circle", "facecolor": "white", "alpha": 0.8})
+        scatter = ax.scatter(p[:, 0], p[:, 1], c=y.numpy(), cmap="tab10", vmin=-0.5, vmax=9.5, s=10, alpha=0.6)
+        values = torch.unique(y).tolist()
+        centres = torch.stack([projection[y == value].mean(dim=0) for value in values])
+        for value, centre, at in zip(values, centres.tolist(), _spread_labels(centres).tolist()):
+            moved = max(abs(at[0] - centre[0]), abs(at[1] - centre[1])) > 1e-6
+            ax.annotate(str(value), xy=centre, xytext=at, fontsize=11, fontweight="bold", ha="center", va="center",
+                        color=scatter.cmap(scatter.norm(value)),
+                        bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85},
+                        arrowprops={"arrowstyle": "-", "color": "black", "linewidth": 0.6} if moved else None)
+        handles = [plt.Line2D([], [], marker="o", linestyle="", color=scatter.cmap(scatter.norm(value)), label=str(value))
+                   for value in values]
+        ax.legend(handles=handles, title="label", loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
+                  title_fontsize=8, handletextpad=0.2, borderaxespad=0.0)
     ax.set_xlabel(f"PC1 ({100 * explained[0]:.0f}% of variance)")
     ax.set_ylabel(f"PC2 ({100 * explained[1]:.0f}% of variance)")
     if title:
         ax.set_title(title)
+    return ax
+
+
+def gru_cell_diagram(ax=None):
+    """Draw the data path of one step of PyTorch's GRU (`nn.GRU`, `nn.GRUCell`), in batch rows.
+
+    x_t and h_{t-1} feed the reset gate r_t and the update gate z_t (sigmoids); the candidate n_t
+    adds x_t W_in^T + b_in to r_t ⊙ (h_{t-1} W_hn^T + b_hn): the reset is applied *after* the
+    product with W_hn, bias included (PyTorch's form, not Cho et al.'s); then
+    h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}. Returns the Axes (its texts name every node).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyBboxPatch
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(10, 4.6))
+    ax.set_xlim(-0.3, 12.3)
+    ax.set_ylim(-0.9, 5.3)
+    ax.set_axis_off()
+    colours = {"gate": "#d8e8f8", "candidate": "#fde3c8", "op": "white", "io": "#eeeeee"}
+
+    def box(x, y, text, kind, w=1.9, h=0.7, size=9):
+        ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.05",
+                                    facecolor=colours[kind], edgecolor="black", linewidth=0.9))
+        ax.text(x, y, text, ha="center", va="center", fontsize=size)
+
+    def arrow(start, end, text=None, colour="black", offset=(0.0, 0.15)):
+        ax.annotate("", xy=end, xytext=start,
+                    arrowprops={"arrowstyle": "-|>", "color": colour, "linewidth": 1.1, "shrinkA": 0, "shrinkB": 0})
+        if text:
+            ax.text((start[0] + end[0]) / 2 + offset[0], (start[1] + end[1]) / 2 + offset[1], text,
+                    ha="center", va="bottom", fontsize=8, color=colour)
+
+    # inputs and the carry path of h_{t-1} along the top
+    box(0.5, 4.6, r"$h_{t-1}$", "io", w=0.9)
+    box(0.5, -0.4, r"$x_t$", "io", w=0.9)
+    box(11.6, 4.6, r"$h_t$", "io", w=0.9)
+    ax.plot([0.95, 11.15], [4.6, 4.6], color="black", linewidth=1.1)  # the carry line
+    ax.plot([1.3, 1.3], [4.6, 0.9], color="tab:gray", linewidth=1.0)   # h_{t-1} down to the gates
+    ax.plot([0.5, 0.5], [-0.05, 0.9], color="tab:gray", linewidth=1.0)  # x_t up to the gates
+    ax.plot([0.5, 5.0], [0.9, 0.9], color="tab:gray", linewidth=1.0)
+    ax.text(3.0, 0.65, r"$x_t$ and $h_{t-1}$ go to both gates", ha="center", va="top", fontsize=8, color="tab:gray")
+
+    # the gates (z on the left: its output rises to the mix; r on the right, next to the candidate)
+    box(2.6, 2.1, r"$z_t = \sigma(x_t W_{iz}^\top + b_{iz}$" "\n" r"$+\ h_{t-1} W_{hz}^\top + b_{hz})$", "gate", w=2.5, h=0.95)
+    box(5.4, 2.1, r"$r_t = \sigma(x_t W_{ir}^\top + b_{ir}$" "\n" r"$+\ h_{t-1} W_{hr}^\top + b_{hr})$", "gate", w=2.5, h=0.95)
+    for x in (2.6, 5.4):
+        arrow((x, 0.9), (x, 1.6))
+    ax.text(2.6, 1.15, "update gate", ha="center", fontsize=8)
+    ax.text(5.4, 1.15, "reset gate", ha="center", fontsize=8)
+
+    # the candidate: W_hn first, then the reset, then tanh
+    box(7.6, 3.6, r"$h_{t-1} W_{hn}^\top + b_{hn}$", "candidate", w=2.1)
+    arrow((7.6, 4.6), (7.6, 3.95))
+    box(7.6, 2.4, r"$\odot$", "op", w=0.5, h=0.5, size=12)
+    arrow((7.6, 3.25), (7.6, 2.65))
+    arrow((6.65, 2.4), (7.35, 2.4), colour="tab:blue")
+    ax.text(7.0, 2.48, r"$r_t$", ha="center", va="bottom", fontsize=8, color="tab:blue")
+    ax.text(6.5, 2.95, r"reset applied after $W_{hn}$" "\n" r"(bias $b_{hn}$ included)", ha="right", va="center",
+            fontsize=8, color="tab:blue")
+    box(7.6, 0.2, r"$x_t W_{in}^\top + b_{in}$", "candidate", w=1.9)
+    ax.plot([0.95, 6.65], [-0.4, -0.4], color="tab:gray", linewidth=1.0)
+    arrow((6.5, -0.4), (6.65, 0.05), colour="tab:gray")
+    box(9.0, 1.3, r"$n_t = \tanh(\,\cdot + \cdot\,)$", "candidate", w=1.9)
+    arrow((7.85, 2.3), (8.6, 1.65))
+    arrow((8.55, 0.2), (9.0, 0.95))
+    ax.text(9.0, 0.75, "candidate", ha="center", va="top", fontsize=8)
+
+    # the mix
+    box(10.6, 3.1, r"$h_t = (1 - z_t) \odot n_t$" "\n" r"$+\ z_t \odot h_{t-1}$", "op", w=2.3, h=0.95)
+    arrow((9.3, 1.65), (10.3, 2.6), r"$n_t$", offset=(-0.25, 0.0))
+    ax.plot([2.6, 2.6, 9.2], [2.575, 4.25, 4.25], color="tab:red", linewidth=1.1)
+    arrow((9.2, 4.25), (9.7, 3.55), r"$z_t$", colour="tab:red", offset=(0.15, 0.0))
+    arrow((11.1, 4.6), (11.1, 3.6))
+    arrow((11.6, 3.6), (11.6, 4.25))
+    ax.text(11.15, 4.75, r"$z_t \approx 1$: keep", ha="right", va="bottom", fontsize=8, color="tab:red")
+    ax.set_title("One step of PyTorch's GRU (rows: $x_t$ is $(N, H_{in})$, $h_{t-1}$ is $(N, H)$)", fontsize=10)
     return ax

@@ -122,6 +122,7 @@ def test_train_classifier_learns_and_predictions_ignore_extra_padding():
     model = _Mean()
     history = batching.train_classifier(model, seqs, labels, epochs=5, batch_size=16, lr=0.1, seed=0)
     assert len(history["loss"]) == 5 and history["loss"][-1] < history["loss"][0]
+    assert len(history["grad_norm"]) == 5 * 4 and all(norm >= 0 for norm in history["grad_norm"])
     logits = batching.predict_logits(model, seqs)
     assert (logits.argmax(1) == labels).float().mean() > 0.95
     torch.testing.assert_close(batching.predict_logits(model, seqs, batch_size=7, extra=5), logits)

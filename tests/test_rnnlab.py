@@ -57,6 +57,18 @@ def test_heatmap_draws_several_input_features_as_an_image():
         plots.hidden_state_heatmap(states, inputs=torch.zeros(7, 8))
 
 
+@pytest.mark.parametrize("inputs", [torch.zeros(20), torch.zeros(20, 1, 1), torch.rand(20, 8), torch.zeros(309)])
+def test_heatmap_input_sits_exactly_above_its_time_step(inputs):
+    """The colour bars take no width from either panel: step t of the input is above column t."""
+    seq_len = len(inputs)
+    ax = plots.hidden_state_heatmap(torch.zeros(seq_len, 8), inputs=inputs)
+    ax.figure.canvas.draw()
+    top = next(a for a in ax.figure.axes if a is not ax and (a.lines or a.images))
+    for t in (0, seq_len - 1):
+        assert abs(top.transData.transform((t, 0))[0] - ax.transData.transform((t, 0))[0]) < 0.5  # pixels
+    assert ax.get_xlim() == top.get_xlim() == (-0.5, seq_len - 0.5)
+
+
 def test_sine_is_a_one_feature_wave():
     x = sequences.sine(seq_len=40, period=10.0, amplitude=2.0)
     assert x.shape == (40, 1, 1)
@@ -167,14 +179,31 @@ def test_pca_scatter_colours_by_label_and_writes_each_label_at_its_centre():
     scatter = ax.collections[0]
     torch.testing.assert_close(torch.as_tensor(scatter.get_offsets(), dtype=torch.float32), projection)
     assert torch.equal(torch.as_tensor(scatter.get_array()).long(), labels)
-    texts = {t.get_text(): t.get_position() for t in ax.texts}
+    texts = {t.get_text(): t.xy for t in ax.texts}  # annotations pointing at each label's mean
     assert sorted(texts) == ["0", "1", "2"]
     torch.testing.assert_close(torch.tensor(texts["1"], dtype=torch.float32), projection[labels == 1].mean(0))
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["0", "1", "2"]
     with pytest.raises(ValueError, match=r"\(n, hidden_size\)"):
         plots.pca_scatter(torch.zeros(4, 3, 2))
     with pytest.raises(ValueError, match="labels"):
         plots.pca_scatter(points, labels[:-1])
 
 
+def test_pca_scatter_labels_with_close_means_do_not_overlap():
+    centres = torch.tensor([[0.0, 0.0], [0.01, 0.0], [1.0, 1.0], [0.0, 1.0]])
+    spread = plots._spread_labels(centres)
+    gaps = torch.cdist(spread, spread) + torch.eye(4) * 9
+    assert gaps.min() >= 0.079  # 8% of the range apart
+    torch.testing.assert_close(spread[2:], centres[2:])  # labels with room stay where they are
+
+
 def test_plots_use_the_agg_backend_and_never_show():
     assert matplotlib.get_backend().lower() == "agg"
+
+
+def test_gru_cell_diagram_draws_pytorchs_gru_with_the_reset_after_w_hn():
+    ax = plots.gru_cell_diagram()
+    texts = " ".join(t.get_text() for t in ax.texts)
+    for node in ("h_{t-1}", "x_t", "h_t", "r_t = \\sigma", "z_t = \\sigma", "h_{t-1} W_{hn}^\\top + b_{hn}",
+                 "x_t W_{in}^\\top + b_{in}", "n_t = \\tanh", "(1 - z_t) \\odot n_t", "reset applied after"):
+        assert node in texts, node
