@@ -403,11 +403,12 @@ sys.stdout.flush()
 DAEMON_EXIT = RIGHT_IO + '''
 import os, threading, time
 def _later():
-    time.sleep(0.05)
-    open("fired", "w").close()  # once: the replay that follows runs without it
+    # fires in a later cell, whatever the machine's load: once the next answer cell has defined
+    # pulse_effect (a replay skips the cell it killed, so there it never fires)
+    while "pulse_effect" not in globals():
+        time.sleep(0.005)
     os._exit(7)
-if not os.path.exists("fired"):
-    threading.Thread(target=_later, daemon=True).start()
+threading.Thread(target=_later, daemon=True).start()
 '''
 
 # -- processes left behind -------------------------------------------------------------------------
@@ -483,7 +484,8 @@ ATTACKS: list[Attack] = [
            limits=Limits(memory_mb=512), sandbox=True),
     Attack("disk_fill_home", {"mcq_rnn_io": FILL_HOME}, IO0, ("No space left on device|Disk quota exceeded|limit",),
            sandbox=True),
-    # which later cell the thread kills depends on timing: exact before it, at most full after it
+    # a thread started by one cell kills the process in a later one (pulse_effect's answer, or its test
+    # after some cases, depending on timing): that cell is blamed; exact before it, at most full after it
     Attack("daemon_thread_exits_later", {"mcq_rnn_io": DAEMON_EXIT}, {}, ("exited with status 7",), limits=SHORT,
            exact=False),
     # processes left behind: nothing may survive, and the answers still count
