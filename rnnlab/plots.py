@@ -221,13 +221,14 @@ def _spread_labels(centres, min_gap=0.08, rounds=200):
     return pos * span
 
 
-def pca_scatter(points, labels=None, ax=None, title="States (PCA)"):
+def pca_scatter(points, labels=None, ax=None, title="States (PCA)", legend_title="label"):
     """Scatter many states (n, hidden_size) in the plane of their first two principal components.
 
     With integer `labels` (n,), points are coloured by label, a legend gives each label's colour,
     and each label is written next to the mean of its points (an annotation whose `xy` is the
     mean; labels whose means are close are pushed apart, with a line to their mean, so none hides
-    another). The first collection holds the projection from `pca(points, 2)`. Returns the Axes.
+    another); `legend_title` names what the labels are (e.g. "digit", "speaker"). The first
+    collection holds the projection from `pca(points, 2)`. Returns the Axes.
     """
     import matplotlib.pyplot as plt
 
@@ -254,7 +255,7 @@ def pca_scatter(points, labels=None, ax=None, title="States (PCA)"):
                         arrowprops={"arrowstyle": "-", "color": "black", "linewidth": 0.6} if moved else None)
         handles = [plt.Line2D([], [], marker="o", linestyle="", color=scatter.cmap(scatter.norm(value)), label=str(value))
                    for value in values]
-        ax.legend(handles=handles, title="label", loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
+        ax.legend(handles=handles, title=legend_title, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
                   title_fontsize=8, handletextpad=0.2, borderaxespad=0.0)
     ax.set_xlabel(f"PC1 ({100 * explained[0]:.0f}% of variance)")
     ax.set_ylabel(f"PC2 ({100 * explained[1]:.0f}% of variance)")
@@ -326,7 +327,7 @@ def gru_cell_diagram(ax=None):
     box(9.0, 1.3, r"$n_t = \tanh(\,\cdot + \cdot\,)$", "candidate", w=1.9)
     arrow((7.85, 2.3), (8.6, 1.65))
     arrow((8.55, 0.2), (9.0, 0.95))
-    ax.text(9.0, 0.75, "candidate", ha="center", va="top", fontsize=8)
+    ax.text(10.05, 1.3, "candidate", ha="left", va="center", fontsize=8)  # clear of the arrows into n_t
 
     # the mix
     box(10.6, 3.1, r"$h_t = (1 - z_t) \odot n_t$" "\n" r"$+\ z_t \odot h_{t-1}$", "op", w=2.3, h=0.95)
@@ -335,6 +336,6 @@ def gru_cell_diagram(ax=None):
     arrow((9.2, 4.25), (9.7, 3.55), r"$z_t$", colour="tab:red", offset=(0.15, 0.0))
     arrow((11.1, 4.6), (11.1, 3.6))
     arrow((11.6, 3.6), (11.6, 4.25))
-    ax.text(11.15, 4.75, r"$z_t \approx 1$: keep", ha="right", va="bottom", fontsize=8, color="tab:red")
+    ax.text(11.0, 4.75, r"$z_t \approx 1$: keep", ha="right", va="bottom", fontsize=8, color="tab:red")
     ax.set_title("One step of PyTorch's GRU (rows: $x_t$ is $(N, H_{in})$, $h_{t-1}$ is $(N, H)$)", fontsize=10)
     return ax

@@ -207,3 +207,51 @@ def test_gru_cell_diagram_draws_pytorchs_gru_with_the_reset_after_w_hn():
     for node in ("h_{t-1}", "x_t", "h_t", "r_t = \\sigma", "z_t = \\sigma", "h_{t-1} W_{hn}^\\top + b_{hn}",
                  "x_t W_{in}^\\top + b_{in}", "n_t = \\tanh", "(1 - z_t) \\odot n_t", "reset applied after"):
         assert node in texts, node
+
+
+def test_pca_scatter_names_its_labels_in_the_legend_title():
+    points, labels = torch.randn(12, 4, generator=torch.Generator().manual_seed(0)), torch.arange(12) % 3
+    assert plots.pca_scatter(points, labels).get_legend().get_title().get_text() == "label"
+    assert plots.pca_scatter(points, labels, legend_title="speaker").get_legend().get_title().get_text() == "speaker"
+
+
+def _helper_figures():
+    """One figure per way the notebooks call a helper of `plots`, on small data."""
+    import matplotlib.pyplot as plt
+
+    g = torch.Generator().manual_seed(0)
+    states, wave = torch.rand(20, 6, generator=g) * 2 - 1, torch.randn(20, 1, 1, generator=g)
+    yield "heatmap", plots.hidden_state_heatmap(states).figure
+    yield "heatmap, one input", plots.hidden_state_heatmap(states, inputs=wave).figure
+    yield "heatmap, image input", plots.hidden_state_heatmap(states, inputs=torch.rand(20, 8, generator=g)).figure
+    fig = plt.figure(layout="constrained")
+    grid = fig.add_gridspec(1, 2, width_ratios=[40, 1])
+    plots.hidden_state_heatmap(states.abs(), ax=fig.add_subplot(grid[0, 0]), cax=fig.add_subplot(grid[0, 1]),
+                               cmap="viridis", limits=(0, 1), label="z_t", title=None)
+    yield "heatmap, given ax and cax", fig
+    yield "unit over input", plots.unit_over_input(states, wave, unit=2).figure
+    yield "trajectory", plots.pca_trajectory(states).figure
+    yield "scatter", plots.pca_scatter(states).figure
+    yield "scatter, labelled", plots.pca_scatter(states, torch.arange(20) % 4).figure
+    yield "diagram", plots.gru_cell_diagram().figure
+
+
+def test_every_helper_figure_is_labelled_has_its_colour_bars_and_fits_a_laptop_window():
+    """Issue 13: labelled axes, a colour bar (or legend) wherever colour carries a value, 1280x800 at 100 dpi."""
+    for name, fig in _helper_figures():
+        width, height = fig.get_size_inches()
+        assert width <= 12.5 and height <= 7.0, f"{name}: {width:.1f} x {height:.1f} in does not fit 1280x800"
+        for ax in fig.axes:
+            colour_bar = getattr(ax, "_colorbar", None)
+            if colour_bar is not None:
+                assert colour_bar.ax.get_ylabel() or colour_bar.ax.get_xlabel(), f"{name}: a colour bar without a label"
+                continue
+            if not ax.axison or not ax.get_visible() or not (ax.lines or ax.images or ax.collections or ax.patches):
+                continue  # a diagram, or an empty slot kept for alignment
+            shares_x = [other for other in fig.axes if other is not ax and ax.get_shared_x_axes().joined(ax, other)]
+            assert ax.get_ylabel(), f"{name}: an axes without a y label"
+            assert ax.get_xlabel() or any(other.get_xlabel() for other in shares_x), f"{name}: no x label"
+            coloured = list(ax.images) + [c for c in ax.collections if c.get_array() is not None]
+            for mappable in coloured:
+                assert mappable.colorbar is not None or ax.get_legend() is not None, \
+                    f"{name}: colour carries a value without a colour bar or legend"
