@@ -78,9 +78,12 @@ def _meta(path: str) -> dict:
 
 
 def tree(top: str) -> dict:
-    """Names and metadata of everything under top (unreadable folders are listed as such)."""
+    """Names and metadata of everything on top's file system under top (unreadable folders are listed as
+    such; a mount below it, such as a course cloned under /tmp, is listed but not walked: it has its own)."""
     out = {}
+    device = os.lstat(top).st_dev
     for dirpath, dirnames, filenames in os.walk(top, onerror=lambda e: out.setdefault(e.filename, "unreadable")):
+        dirnames[:] = [d for d in dirnames if _same_device(os.path.join(dirpath, d), device)]
         for name in dirnames + filenames:
             path = os.path.join(dirpath, name)
             try:
@@ -88,6 +91,13 @@ def tree(top: str) -> dict:
             except OSError:
                 out[path] = "gone"
     return out
+
+
+def _same_device(path: str, device: int) -> bool:
+    try:
+        return os.lstat(path).st_dev == device
+    except OSError:
+        return True
 
 
 def _proc_net(name: str) -> list[str]:

@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.slow,
                                  reason=f"needs the bubblewrap sandbox: {sandbox.available() or 'AUTOGRADER_SANDBOX=off'}")]
 
 PROBE = (Path(__file__).with_name("isolation_probe.py")).read_text()
-LIMITS = Limits(cell_timeout=120, notebook_timeout=240)
+LIMITS = Limits(cell_timeout=120, notebook_timeout=240, max_log_bytes=64 * 2**20)
 # what differs between two jobs by nature, not by anything a job left: the memory limit is the warm
 # server's mapped size plus the allowance (checked apart, within 64 MiB)
 VOLATILE = {"environ": ("OLDPWD",), "rlimits": ("RLIMIT_AS",)}
