@@ -5,6 +5,15 @@ Notebook 01's catalog lives here (FULL_01, WRONG_01); every later notebook has i
 and WRONG ({name: ({answer grade_id: source}, {test grade_id: score that differs from FULL})}).
 `CATALOGS` gathers them all: {solution path: (FULL, WRONG)}.
 
+Beside the mistakes, each module lists
+- VALID ({style: {answer grade_id: source}}): correct answers written in other styles than the
+  solution's (loops or vectorised, einsum, F.linear, lists for tuples, float64, other names). Every
+  style must score FULL; every code exercise (an answer cell that is not a multiple choice) is
+  answered by at least three styles. `VALID_CATALOGS` gathers them: {solution path: VALID}.
+- FUNDAMENTAL ({wrong name}): the catalogued mistakes that get the exercise fundamentally wrong (a
+  wrong equation, a wrong layout, leakage, a broken training loop). Such a mistake keeps at most
+  MAX_FUNDAMENTAL_SHARE of any test cell it touches. `FUNDAMENTAL_CATALOGS` gathers them.
+
 Each wrong answer changes one or two answer cells of an otherwise correct submission. The golden
 scores follow from the test cases (see the solution's test cells): e.g. forgetting b_hh fails 3 of
 the 6 equally weighted cases of test_rnn_step (1.5 of 3 points) and 5 of 6 of test_rnn_forward.
@@ -64,24 +73,53 @@ WRONG_01 = {
 }
 
 
+VALID_01: dict[str, dict[str, str]] = {}
+FUNDAMENTAL_01: set[str] = set()
+MAX_FUNDAMENTAL_SHARE = 0.25
+
+
 def expected_01(name: str) -> dict:
     scores = dict(FULL_01)
     scores.update(WRONG_01[name][1])
     return scores
 
 
-def _gather() -> dict:
+def _gather() -> tuple[dict, dict, dict]:
     import importlib
     from pathlib import Path
 
-    catalogs = {"01_recurrence/01_the_rnn_recurrence.ipynb": (FULL_01, WRONG_01)}
+    first = "01_recurrence/01_the_rnn_recurrence.ipynb"
+    catalogs, valid, fundamental = {first: (FULL_01, WRONG_01)}, {first: VALID_01}, {first: FUNDAMENTAL_01}
     for module in sorted(Path(__file__).parent.glob("catalog_[0-9]*.py")):
         mod = importlib.import_module(module.stem)
         catalogs[mod.SOLUTION] = (mod.FULL, mod.WRONG)
-    return catalogs
+        valid[mod.SOLUTION] = getattr(mod, "VALID", {})
+        fundamental[mod.SOLUTION] = getattr(mod, "FUNDAMENTAL", set())
+    return catalogs, valid, fundamental
 
 
-CATALOGS = _gather()
+CATALOGS, VALID_CATALOGS, FUNDAMENTAL_CATALOGS = _gather()
+
+
+def kept_share(solution: str, name: str) -> float:
+    """The largest share of a test cell's points that the wrong answer `name` keeps, over the cells it changes."""
+    full, wrong = CATALOGS[solution]
+    changed = wrong[name][1]
+    return max((score / full[test] for test, score in changed.items()), default=1.0)
+
+
+def fairness_report() -> list[str]:
+    """The README's table: per notebook, valid answers accepted, mistakes caught, the largest share kept."""
+    rows = ["| notebook | valid answers accepted (styles) | catalogued mistakes caught | "
+            "largest share a fundamental mistake keeps |", "|---|---|---|---|"]
+    for solution in sorted(CATALOGS):
+        valid = VALID_CATALOGS[solution]
+        answers = sum(len(v) for v in valid.values())
+        fundamental = FUNDAMENTAL_CATALOGS[solution]
+        share = max((kept_share(solution, n) for n in fundamental), default=0.0)
+        rows.append(f"| {solution.split('/')[0][:2]} | {answers} ({len(valid)}) | {len(CATALOGS[solution][1])} | "
+                    f"{share:.0%} ({len(fundamental)} fundamental) |")
+    return rows
 
 
 def expected(solution: str, name: str) -> dict:
