@@ -231,3 +231,34 @@ def test_phrase_is_read_from_the_test_cell_source():
     assert phrase_of(TEST) == "the gates"
     assert phrase_of('check = Check("test_x", points=2)') is None
     assert phrase_of("def broken(:") is None
+
+
+def test_the_grading_worker_guards_a_whole_from_scratch_test_cell():
+    """The program loop's own guard (autograder/runner.py) sees the learner's calls outside the cases, e.g.
+    when the notebook replaced Check; the test cell's own code is recognised by its compiled name."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from autograder.runner import _cell_guard
+
+    InteractiveShell.clear_instance()
+    shell = InteractiveShell.instance()
+    try:
+        shell.run_cell("import torch, torch.nn as nn\nclass Check:\n    def __init__(self, *a, **k):\n        pass\n"
+                       "def gru_cell(x, h, *w):\n    return torch.gru_cell(x, h, *w)\n", store_history=False)
+        setup = ('check = Check("test_gru_cell", points=4, from_scratch="the gates")\n'
+                 "cell = nn.GRUCell(3, 4)\n_ = cell(torch.zeros(1, 3), torch.zeros(1, 4))\n")
+        for source, caught in ((setup, False),
+                               (setup + "_ = gru_cell(torch.zeros(1, 3), torch.zeros(1, 4), *cell.parameters())\n", True),
+                               ("_ = gru_cell(torch.zeros(1, 3), torch.zeros(1, 4), *cell.parameters())\n", False)):
+            guard = _cell_guard(shell, {"kind": "test", "source": source}, check_module._STAND_IN_CODE)
+            assert (guard is not None) == ("from_scratch" in source)
+            try:
+                result = shell.run_cell(source, store_history=False)
+            finally:
+                if guard is not None:
+                    guard.stop()
+            assert result.error_in_exec is None, result.error_in_exec
+            assert (bool(guard and guard.violations)) == caught, guard and guard.violations
+    finally:
+        sys.setprofile(None)
+        InteractiveShell.clear_instance()
