@@ -45,6 +45,7 @@ ESCAPES = {
     "execv": "starts a process", "execve": "starts a process",
 }
 _LAYER_WORDS = ("rnn", "gru", "lstm")
+_KERNEL_PARTS = tuple(f"{os.sep}{name}{os.sep}" for name in ("ipykernel", "IPython", "zmq", "tornado", "jupyter_client"))
 
 _TORCH_DIR = ""
 _TRUSTED_DIRS: tuple[str, ...] = ()
@@ -144,13 +145,17 @@ class Guard:
             if what is not None:
                 self._seen(frame.f_back, what)
 
-    def _learners(self, frame) -> bool:
+    def _learners(self, frame, escape: bool = False) -> bool:
         """Whether the learner's code made this call: walking up from it, a frame of the learner's code
-        comes before a trusted stand-in or the test cell (whatever ran the test cell is not the learner)."""
+        comes before a trusted stand-in or the test cell (whatever ran the test cell is not the learner).
+        A thread or process that the kernel's own machinery starts (a print that wakes ipykernel's output
+        thread) is not the learner's either."""
         while frame is not None:
             code = frame.f_code
             path = code.co_filename
             if code in self.trusted_codes or path in self.trusted_files:
+                return False
+            if escape and any(part in path for part in _KERNEL_PARTS):
                 return False
             if not path.startswith(self.dirs) and not path.startswith("<frozen"):
                 return True
@@ -158,7 +163,7 @@ class Guard:
         return False
 
     def _seen(self, frame, what: str) -> None:
-        if not self._learners(frame):
+        if not self._learners(frame, escape=what.startswith("!")):
             return
         if what.startswith("!"):
             reason = (f"{what[1:]}, which a from-scratch exercise may not do while it is checked "
