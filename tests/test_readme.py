@@ -107,9 +107,13 @@ def copy_of_the_repository(dest: Path) -> Path:
         if (ROOT / name).is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, dest / name)
-    if subprocess.run(["cp", "-al", str(VENV), str(dest / ".venv")], capture_output=True).returncode != 0:
+    # a .venv that is a symbolic link (a git worktree sharing one) is copied as the folder it names:
+    # copying the link would let the lines below rewrite the shared environment
+    venv = VENV.resolve()
+    if subprocess.run(["cp", "-al", str(venv), str(dest / ".venv")], capture_output=True).returncode != 0:
         shutil.rmtree(dest / ".venv", ignore_errors=True)
-        shutil.copytree(VENV, dest / ".venv", symlinks=True)
+        shutil.copytree(venv, dest / ".venv", symlinks=True)
+    assert not (dest / ".venv").is_symlink()
     # the editable install names the project's folder: point it at the copy (a new file, so the
     # hard-linked original is left alone)
     for pth in (dest / ".venv").glob("lib/python*/site-packages/__editable__.rnn_course-*.pth"):
