@@ -11,7 +11,18 @@ A test cell opens a `Check` named after its grade_id, adds *cases* and ends with
 `got=` is a lambda that calls the learner's code; `want=` (keyword only) is the reference: a
 lambda or a literal. `weight=` sets a case's share of the cell's points; weight 0 marks a format
 check (shown, not scored) for answers whose key lives in a hidden test. Cases are judged by a rule: `close` (tensors within tolerance), `equal`
-(exact plain data) or `choice` (a multiple-choice letter).
+(exact plain data) or `choice` (a multiple-choice letter). What counts as the same answer (a list for
+a tuple, float64 for float32, 3.0 for 3...) is `autograder.values.POLICY`; a case whose prompt makes the
+container or the dtype the point says `strict="container"` / `strict="dtype"`.
+
+Two more tools keep grading fair:
+- `Check(..., from_scratch="the gates")`: the exercise re-implements a library layer, so while its
+  cases run the learner's code may not call PyTorch's recurrent layers (autograder/scratch.py); such a
+  case fails with "calls torch.gru_cell: write the gates yourself".
+- `check.uses("gru_cell", exercise=4, reference=..., args=(...))`, before the cases: the exercise builds
+  on an earlier one. A first, unscored line runs the learner's own `gru_cell` on `args` against
+  `reference` ("fix Exercise 4 first" when it differs), and every case then runs with `reference` in
+  its place, so one mistake costs points once. `reference` is built from PyTorch itself.
 
 Where it runs decides what it does:
 - In a learner's kernel, and under `nbgrader autograde`/`validate`, each case is judged on the
@@ -28,13 +39,21 @@ import contextlib
 import io
 import warnings
 
+import sys
+
 from .values import PlainError, compare, partial_score, to_plain
 
 _MISSING = object()
 _SESSION = None  # set by autograder.runner inside a grading process; None in a learner's kernel
 
 
+class FromScratchError(Exception):
+    """The learner's code called a library layer that its from-scratch exercise asks them to write."""
+
+
 def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, FromScratchError):
+        return str(exc)
     if isinstance(exc, NotImplementedError):
         return "raised NotImplementedError: replace `raise NotImplementedError()` with your code"
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -55,32 +74,107 @@ def evaluate(got):
         return None, _error_text(exc)
 
 
+def case_line(name: str, passed: bool, why: str, hint: str = "", requires: str | None = None) -> str:
+    """The feedback line of one case (the grader's report prints the same)."""
+    if passed:
+        return f"✓ {name}"
+    if requires:
+        label, function = requires.split("|", 1)
+        return (f"✗ fix {label} first: your {function} is not right here ({why}); "
+                f"the cases below use a correct {function}")
+    return f"✗ {name}: {why}" + (f"\n    hint: {hint}" if hint else "")
+
+
+def _strict(strict) -> dict:
+    """`strict=` as a case option: only when given, as a sorted tuple (plain data)."""
+    if not strict:
+        return {}
+    return {"strict": tuple(sorted([strict] if isinstance(strict, str) else strict))}
+
+
+def _stand_in(reference):
+    """A correct earlier exercise, built from the library: trusted by the from-scratch guard."""
+    def stand_in(*args, **kwargs):
+        return reference(*args, **kwargs)
+    return stand_in
+
+
+_STAND_IN_CODE = _stand_in(None).__code__
+
+
 class Check:
     """The cases of one autograded test cell (see the module docstring)."""
 
-    def __init__(self, grade_id: str, points: float):
+    def __init__(self, grade_id: str, points: float, from_scratch: str | None = None):
         self.grade_id = grade_id
         self.points = float(points)
+        self.from_scratch = from_scratch
+        caller = sys._getframe(1)
+        self._cell_file = caller.f_code.co_filename  # the test cell's own code is trusted by the guard
+        self._namespace = caller.f_globals  # where the learner's functions live
+        self._stand_ins: dict[str, object] = {}
         self._results: list[tuple[float, bool]] = []
         self._session = _SESSION
         if self._session is not None:
             self._session.begin_check(grade_id)
 
-    def close(self, name, got, *, want=_MISSING, rtol=None, atol=None, hint="", weight=1):
-        """Tensors (or tuples of tensors) equal to `want` within tolerance, with the same shape and dtype."""
-        return self._case("close", name, got, want, hint, weight, rtol=rtol, atol=atol)
+    def close(self, name, got, *, want=_MISSING, rtol=None, atol=None, hint="", weight=1, strict=()):
+        """Tensors (or tuples of tensors) equal to `want` within tolerance, with the same shape (values.POLICY)."""
+        return self._case("close", name, got, want, hint, weight, rtol=rtol, atol=atol, **_strict(strict))
 
-    def equal(self, name, got, *, want=_MISSING, hint="", weight=1):
-        """Plain data (numbers, strings, tuples, dicts, tensors) exactly equal to `want`."""
-        return self._case("equal", name, got, want, hint, weight)
+    def equal(self, name, got, *, want=_MISSING, hint="", weight=1, strict=()):
+        """Plain data (numbers, strings, tuples, dicts, tensors) equal to `want` (values.POLICY)."""
+        return self._case("equal", name, got, want, hint, weight, **_strict(strict))
+
+    def uses(self, name: str, *, exercise, reference, args=(), rtol=None, atol=None):
+        """The exercise builds on the learner's `name` (Exercise `exercise`): check theirs once, unscored, then
+        run every case with `reference` in its place (see the module docstring)."""
+        label = exercise if isinstance(exercise, str) else f"Exercise {exercise}"
+        namespace = self._namespace
+        # what the learner's own function gives, read before any stand-in is installed
+        learners = lambda: namespace[name](*(args() if callable(args) else args))  # noqa: E731
+        self._case("close", f"your {name} ({label})", learners, lambda: reference(*(args() if callable(args) else args)),
+                   "", 0, rtol=rtol, atol=atol, requires=f"{label}|{name}")
+        self._stand_ins[name] = _stand_in(reference)
 
     def choice(self, name, got, *, want=_MISSING, options="ABCD", hint="", weight=1):
         """A multiple-choice answer: one letter of `options`, and `want` when a key is given."""
         return self._case("choice", name, got, want, hint, weight, options=options)
 
+    def _guarded(self, got, stand_ins: bool = True):
+        """`got`, run with the stand-ins of `uses` in place and, for a from-scratch exercise, under the guard."""
+        stand_ins = dict(self._stand_ins) if stand_ins else {}
+        if not callable(got) or (not self.from_scratch and not stand_ins):
+            return got
+        from .scratch import Guard
+
+        namespace, phrase, cell_file = self._namespace, self.from_scratch, self._cell_file
+
+        def run():
+            saved = {k: namespace[k] for k in stand_ins if k in namespace}
+            namespace.update(stand_ins)
+            guard = Guard(phrase, trusted_files={cell_file}, trusted_codes={_STAND_IN_CODE}) if phrase else None
+            try:
+                if guard is None:
+                    return got()
+                with guard:
+                    value = got()
+            finally:
+                for k in stand_ins:
+                    if k in saved:
+                        namespace[k] = saved[k]
+                    else:
+                        namespace.pop(k, None)
+            if guard.violations:
+                raise FromScratchError(guard.reason)
+            return value
+
+        return run
+
     def _case(self, rule, name, got, want, hint, weight, **opts):
         if rule != "choice" and want is _MISSING and self._session is None:
             raise TypeError(f"{rule}() needs want=")
+        got = self._guarded(got, stand_ins=not opts.get("requires"))
         if self._session is not None:
             self._session.record_case(self.grade_id, rule=rule, name=name, got=got,
                                       want=None if want is _MISSING else want,
@@ -91,14 +185,11 @@ class Check:
             reference, ref_error = evaluate(want) if want is not _MISSING else (None, None)
             if ref_error is not None:
                 raise RuntimeError(f"the reference of case {name!r} failed: {ref_error}")
-            passed, why = compare(rule, value, reference, **opts)
+            passed, why = compare(rule, value, reference, **{k: v for k, v in opts.items() if k != "requires"})
         else:
             passed, why = False, error
         self._results.append((float(weight), passed))
-        line = f"  ✓ {name}" if passed else f"  ✗ {name}: {why}"
-        if not passed and hint:
-            line += f"\n      hint: {hint}"
-        print(line)
+        print("  " + case_line(name, passed, why, hint, opts.get("requires")).replace("\n", "\n  "))
         return passed
 
     def score(self):

@@ -37,6 +37,7 @@ class CaseResult:
     passed: bool
     reason: str = ""
     hint: str = ""
+    requires: str = ""  # "Exercise N|function" for the unscored first line of Check.uses
 
 
 @dataclass
@@ -59,15 +60,12 @@ class TestResult:
         if self.message:
             return [self.message]
         failed = [c for c in self.cases if not c.passed]
-        if len(failed) > 1 and len(failed) == len(self.cases) and len({c.reason for c in failed}) == 1:
+        if len(failed) > 1 and len(failed) == len(self.cases) and len({c.reason for c in failed}) == 1 \
+                and not any(c.requires for c in failed):
             return [f"✗ all {len(failed)} cases: {failed[0].reason}"]
-        out = []
-        for c in self.cases:
-            if c.passed:
-                out.append(f"✓ {c.name}")
-            else:
-                out.append(f"✗ {c.name}: {c.reason}" + (f"\n    hint: {c.hint}" if c.hint else ""))
-        return out
+        from .check import case_line
+
+        return [case_line(c.name, c.passed, c.reason, c.hint, c.requires or None) for c in self.cases]
 
 
 @dataclass
@@ -103,7 +101,7 @@ def _cache_dir() -> Path:
 def code_digest() -> str:
     """A digest of the grader code that references depend on."""
     h = hashlib.sha256()
-    for name in ("check.py", "runner.py", "values.py", "notebooks.py", "worker.py", "grade.py"):
+    for name in ("check.py", "runner.py", "values.py", "notebooks.py", "worker.py", "grade.py", "scratch.py"):
         h.update((PACKAGE_DIR / name).read_bytes())
     return h.hexdigest()
 
@@ -153,7 +151,7 @@ def references(sol: Solution, limits: Limits | None = None) -> dict[str, list[di
                 raise AuthoringError(f"{test.grade_id}/{case['name']!r}: the solution {case['error']}")
             case["hidden"] = case.get("line", 0) in hidden  # its failure reasons say nothing of its key
             ok, why = compare(case["rule"], case["value"], case["want"], rtol=case.get("rtol"),
-                              atol=case.get("atol"), options=case.get("options"))
+                              atol=case.get("atol"), options=case.get("options"), strict=case.get("strict") or ())
             if not ok:
                 raise AuthoringError(f"{test.grade_id}/{case['name']!r}: the solution fails its own test: {why}")
     try:
@@ -223,10 +221,14 @@ def score_outcome(path, nb, sol: Solution, program, notes: list[str], refs, outc
     """Judge a student run against the references: a GradeResult with a line for every failure."""
     notes = list(notes)
     recorded = collect_cases(outcome.events)
+    faulted: dict[str, str] = {}
+    overruled: dict[str, str] = {}
     for event in outcome.events:
         if event["event"] == "cell_error" and type(event.get("label")) is str:
             notes.append(f"{event['label']}: {str(event.get('error'))[:300]}")
-    faulted: dict[str, str] = {}
+        if event["event"] == "from_scratch" and type(event.get("index")) is int and 0 <= event["index"] < len(program) \
+                and program[event["index"]].kind == "test":
+            overruled[program[event["index"]].label] = f"your code {str(event.get('reason'))[:300]}"
     for fault in outcome.faults:
         if type(fault) is not dict or type(fault.get("index")) is not int or not 0 <= fault["index"] < len(program):
             continue
@@ -244,7 +246,7 @@ def score_outcome(path, nb, sol: Solution, program, notes: list[str], refs, outc
     for cell in sol.cells:
         if cell.kind == "test":
             tests.append(_score_test(cell, refs[cell.grade_id], recorded.get(cell.grade_id), outcome,
-                                     faulted.get(cell.grade_id)))
+                                     faulted.get(cell.grade_id), overruled.get(cell.grade_id)))
         elif cell.kind == "manual":
             changed = manual_answer_changed(sol, nb, cell.grade_id)
             state = ("no answer written" if changed is False else
@@ -255,7 +257,8 @@ def score_outcome(path, nb, sol: Solution, program, notes: list[str], refs, outc
                        outcome.run_seconds)
 
 
-def _score_test(cell, ref_cases: list[dict], got_cases, outcome: RunOutcome, fault: str | None) -> TestResult:
+def _score_test(cell, ref_cases: list[dict], got_cases, outcome: RunOutcome, fault: str | None,
+                overruled: str | None = None) -> TestResult:
     from .values import compare, partial_score
 
     cases, passed_w, total_w = [], 0.0, 0.0
@@ -272,7 +275,9 @@ def _score_test(cell, ref_cases: list[dict], got_cases, outcome: RunOutcome, fau
         got = None
         if got_cases is not None and i < len(got_cases) and type(got_cases[i]) is dict:
             got = got_cases[i]
-        if got is None:
+        if overruled:
+            ok, reason = False, overruled
+        elif got is None:
             ok, reason = False, why if (fault or got_cases is None) else "not run (the test cell stopped before this case)"
         elif got.get("name") != name:
             ok, reason = False, "not run (the test cell stopped before this case)"
@@ -284,11 +289,15 @@ def _score_test(cell, ref_cases: list[dict], got_cases, outcome: RunOutcome, fau
             try:
                 ok, reason = compare(ref["rule"], got["value"], ref["want"] if ref["has_want"] else None,
                                      rtol=ref.get("rtol"), atol=ref.get("atol"), options=ref.get("options"),
-                                     reveal=not ref.get("hidden", False))
+                                     reveal=not ref.get("hidden", False), strict=ref.get("strict") or ())
             except Exception as exc:  # a value that slipped past check_plain fails its case, nothing more
                 ok, reason = False, f"returned a value the grader cannot compare ({type(exc).__name__})"
         if ok:
             passed_w += ref["weight"]
-        cases.append(CaseResult(name, ok, "" if ok else reason, "" if ok else str(ref.get("hint") or "")))
+        if overruled:  # the hints and the first line would explain other causes
+            cases.append(CaseResult(name, False, reason))
+            continue
+        cases.append(CaseResult(name, ok, "" if ok else reason, "" if ok else str(ref.get("hint") or ""),
+                                str(ref.get("requires") or "")))
     score = partial_score(cell.points, passed_w, total_w)
     return TestResult(cell.grade_id, cell.title, score, cell.points, cases)

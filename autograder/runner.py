@@ -30,6 +30,8 @@ Events in the result stream (all plain data, read back with `torch.load(weights_
     {"event": "cell_error", "index", "label", "error"}
     {"event": "begin", "grade_id"}                     a test cell's Check was created
     {"event": "case", "grade_id", "case": {"name", "value"} | {"name", "error"}}
+    {"event": "from_scratch", "index", "label", "reason"}  a from-scratch test cell's learner code called a
+                                                        library layer outside the watch of its cases
 In "reference" mode (the trusted solution run) each case also carries its rule, options, hint,
 weight and the evaluated `want`. In "record" mode everything here is untrusted: the parent checks
 types and compares against references the student's code never saw.
@@ -208,6 +210,7 @@ def program(job: dict, out: int, skip: set, quiet_until: int, ack: int | None = 
     from traitlets.config import Config
 
     from . import check as check_module
+    from .check import _STAND_IN_CODE as stand_in_code
     from .check import _error_text
 
     limits = job["limits"]
@@ -230,12 +233,19 @@ def program(job: dict, out: int, skip: set, quiet_until: int, ack: int | None = 
         signal.signal(signal.SIGALRM, _alarm)
         _seed(seed)
         limit = 0 if cell["kind"] == "test" else cell_timeout
+        guard = _cell_guard(shell, cell, stand_in_code)
         try:
             with _Timer(limit):
                 result = shell.run_cell(cell["source"], store_history=False, silent=False)
             error = result.error_before_exec or result.error_in_exec
         except CaseTimeout as exc:
             error = exc
+        finally:
+            if guard is not None:
+                guard.stop()
+        if guard is not None and guard.violations:
+            # the learner's code reached a library layer outside the watch of the cases (a patched Check)
+            session.send({"event": "from_scratch", "index": index, "label": cell["label"], "reason": guard.reason})
         if error is not None:
             if isinstance(error, CaseTimeout):
                 text = f"stopped after {limit:g} s (time limit per cell)"
@@ -250,6 +260,27 @@ def program(job: dict, out: int, skip: set, quiet_until: int, ack: int | None = 
     session.quiet = False
     session.frame(b"E")
     return 0
+
+
+def _cell_guard(shell, cell: dict, stand_in_code):
+    """A from-scratch test cell runs under a Guard of its own (autograder/scratch.py), started here.
+
+    The cases watch the learner's calls themselves; this guard, held by the program loop, also sees
+    calls made when the notebook has replaced `Check`, and reports them for the whole test cell."""
+    if cell.get("kind") != "test":
+        return None
+    from IPython.core.compilerop import code_name
+
+    from .scratch import Guard, phrase_of
+
+    phrase = phrase_of(cell["source"])
+    if not phrase:
+        return None
+    try:
+        name = code_name(shell.transform_cell(cell["source"]), shell.execution_count)
+    except Exception:
+        return None
+    return Guard(phrase, trusted_files={name}, trusted_codes={stand_in_code}).start()
 
 
 # -- the server (stays warm; supervises each job) --------------------------------------------------

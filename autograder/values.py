@@ -87,7 +87,8 @@ def describe(value) -> str:
         what = str(value[OPAQUE_TAG])
         return f"an {what}" if what.startswith("int of ") else f"a {what} object"
     if isinstance(value, dict) and set(value) == {SET_TAG}:
-        return "a set"
+        text = "{" + ", ".join(repr(v) for v in value[SET_TAG]) + "}" if value[SET_TAG] else "set()"
+        return f"the set {text}" if len(text) <= 60 else f"a set of {len(value[SET_TAG])} items"
     if value is None:
         return "None"
     if isinstance(value, (tuple, list)):
@@ -121,38 +122,85 @@ def check_plain(value, _depth: int = 0) -> None:
     raise PlainError(f"unexpected {type(value).__name__} in a graded value")
 
 
-def compare(rule: str, got, want, *, rtol=None, atol=None, options=None, reveal: bool = True) -> tuple[bool, str]:
+STRICT = ("container", "dtype")
+
+POLICY = """\
+What counts as the same answer (every case, unless it says `strict=`):
+- containers: a list and a tuple with equal items are the same answer, at any depth; torch.Size is a
+  tuple; a list or tuple of distinct items equals a set with the same items.
+- numbers: int, float, numpy scalars and 0-d tensors are numbers; 3 == 3.0. bool is not a number.
+  Floats agree within the case's tolerance (default rtol 1.3e-6, atol 1e-5).
+- tensors: the shape must match. Floating dtypes agree with each other (float64 vs float32 is judged
+  within the looser dtype's tolerance), integer dtypes with each other, and integers with floats by
+  value; bool only with bool. numpy arrays are tensors.
+- `strict="container"`: the container type is the point (the prompt says so): a list is not a tuple.
+  `strict="dtype"`: the dtype is the point (the prompt says so): float64 is not float32.
+"""
+
+
+def compare(rule: str, got, want, *, rtol=None, atol=None, options=None, reveal: bool = True,
+            strict=()) -> tuple[bool, str]:
     """Judge plain `got` against plain `want` by `rule`; return (passed, reason-if-failed).
+
+    What counts as the same answer is the module's POLICY; `strict` ("container", "dtype" or both)
+    turns an equivalence off for a case whose prompt makes that type the point.
 
     `reveal=False` (a hidden test case) gives a reason that says nothing of `want` beyond its type,
     so feedback a learner can ask for again and again never spells out a hidden answer key; a tensor
     computed by the learner's code (rule `close`) still gets its shape, dtype and largest difference.
     """
-    ok, why = _compare(rule, got, want, rtol, atol, options)
+    strict = _strictness(strict)
+    ok, why = _compare(rule, got, want, rtol, atol, options, strict)
     if ok or reveal or (rule == "close" and isinstance(want, torch.Tensor)) or rule == "choice":
         return ok, why
     return ok, _concealed(got, want)
 
 
+def _strictness(strict) -> frozenset:
+    if not strict:
+        return frozenset()
+    names = frozenset([strict] if isinstance(strict, str) else strict)
+    unknown = names - set(STRICT)
+    if unknown:
+        raise ValueError(f"unknown strict= {sorted(unknown)}; expected some of {STRICT}")
+    return names
+
+
 def _concealed(got, want) -> str:
-    if type(got) is not type(want) and not (type(want) is float and type(got) is int):
+    if not _same_kind(got, want):
         return f"expected {_kind(want)}, got {describe(got)}"
     return f"not the expected answer (got {_show(got)})"
 
 
+def _same_kind(got, want) -> bool:
+    if _is_number(got) and _is_number(want):
+        return True
+    if isinstance(got, (tuple, list)) and isinstance(want, (tuple, list)):
+        return True
+    if _is_set(want) and (_is_set(got) or isinstance(got, (tuple, list))):
+        return True
+    return type(got) is type(want)
+
+
 def _kind(value) -> str:
-    if isinstance(value, dict) and set(value) == {SET_TAG}:
+    if _is_set(value):
         return "a set"
     if isinstance(value, torch.Tensor):
         return "a tensor"
+    if _is_number(value):
+        return "a number"
     name = type(value).__name__
     return f"an {name}" if name[0] in "aeiou" else f"a {name}"
 
 
+def _set_text(items) -> str:
+    return "{" + ", ".join(repr(v) for v in items) + "}" if items else "set()"
+
+
 def _show(value) -> str:
     """The learner's own value, short."""
-    if isinstance(value, dict) and set(value) == {SET_TAG}:
-        text = "{" + ", ".join(repr(v) for v in value[SET_TAG]) + "}" if value[SET_TAG] else "set()"
+    if _is_set(value):
+        text = _set_text(value[SET_TAG])
     elif isinstance(value, torch.Tensor) or (isinstance(value, dict) and set(value) == {OPAQUE_TAG}):
         return describe(value)
     else:
@@ -160,11 +208,28 @@ def _show(value) -> str:
     return text if len(text) <= 60 else describe(value)
 
 
-def _compare(rule, got, want, rtol, atol, options) -> tuple[bool, str]:
+def _is_set(value) -> bool:
+    return isinstance(value, dict) and set(value) == {SET_TAG}
+
+
+def _is_number(value) -> bool:
+    """int or float (never bool), or a 0-d numeric tensor."""
+    if type(value) in (int, float):
+        return True
+    return isinstance(value, torch.Tensor) and value.dim() == 0 and value.dtype != torch.bool \
+        and not value.dtype.is_complex
+
+
+def _number(value):
+    """A number as a Python int or float."""
+    return value.item() if isinstance(value, torch.Tensor) else value
+
+
+def _compare(rule, got, want, rtol, atol, options, strict) -> tuple[bool, str]:
     if rule == "close":
-        return _close(got, want, rtol, atol, "")
+        return _close(got, want, rtol, atol, "", strict)
     if rule == "equal":
-        return _equal(got, want, "")
+        return _equal(got, want, "", strict)
     if rule == "choice":
         return _choice(got, want, options or "")
     raise ValueError(f"unknown rule {rule!r}; expected one of {RULES}")
@@ -174,37 +239,100 @@ def _where(path: str) -> str:
     return f" at {path}" if path else ""
 
 
-def _close(got, want, rtol, atol, path) -> tuple[bool, str]:
+def _container_mismatch(got, want, path, strict) -> str | None:
+    """Why `got` is not the container `want` is (None when it is, by the policy)."""
+    if not isinstance(got, (tuple, list)):
+        return f"expected a {type(want).__name__}{_where(path)}, got {describe(got)}"
+    if "container" in strict and type(got) is not type(want):
+        return (f"expected a {type(want).__name__}{_where(path)} (this exercise asks for a {type(want).__name__}), "
+                f"got a {type(got).__name__}")
+    return None
+
+
+def _dtype_kind(dtype) -> str:
+    if dtype == torch.bool:
+        return "bool"
+    if dtype.is_complex:
+        return "complex"
+    return "float" if dtype.is_floating_point else "int"
+
+
+def _tensor_mismatch(got, want, path, strict) -> str | None:
+    """Why tensor `got` cannot be compared with tensor `want` (shape, or a dtype the policy does not accept)."""
+    if tuple(got.shape) != tuple(want.shape):
+        return f"expected shape {tuple(want.shape)}{_where(path)}, got shape {tuple(got.shape)}"
+    if got.dtype == want.dtype:
+        return None
+    if "dtype" in strict:
+        return f"expected dtype {want.dtype}{_where(path)} (this exercise asks for that dtype), got {got.dtype}"
+    kinds = {_dtype_kind(got.dtype), _dtype_kind(want.dtype)}
+    if kinds <= {"float", "int"}:
+        return None
+    return f"expected dtype {want.dtype}{_where(path)}, got {got.dtype}"
+
+
+def _as_tensor_of(number, want: torch.Tensor) -> torch.Tensor:
+    return torch.tensor(number, dtype=torch.float64 if type(number) is float else torch.int64)
+
+
+def _close(got, want, rtol, atol, path, strict) -> tuple[bool, str]:
     if isinstance(want, torch.Tensor):
+        if want.dim() == 0 and type(got) in (int, float) and "dtype" not in strict:
+            got = _as_tensor_of(got, want)
         if not isinstance(got, torch.Tensor):
             return False, f"expected a tensor{_where(path)}, got {describe(got)}"
-        if tuple(got.shape) != tuple(want.shape):
-            return False, (f"expected shape {tuple(want.shape)}{_where(path)}, "
-                           f"got shape {tuple(got.shape)}")
-        if got.dtype != want.dtype:
-            return False, f"expected dtype {want.dtype}{_where(path)}, got {got.dtype}"
+        why = _tensor_mismatch(got, want, path, strict)
+        if why:
+            return False, why
+        r, a = _tolerances(got.dtype, want.dtype, rtol, atol)
         try:
-            torch.testing.assert_close(got, want, rtol=rtol, atol=atol)
+            torch.testing.assert_close(_common(got, want), _common(want, got), rtol=r, atol=a, check_dtype=False)
         except AssertionError:
-            return False, _diff_message(got, want, rtol, atol, path)
+            return False, _diff_message(got, want, r, a, path)
         return True, ""
     if isinstance(want, (tuple, list)):
-        if type(got) is not type(want):
-            return False, f"expected a {type(want).__name__}{_where(path)}, got {describe(got)}"
+        why = _container_mismatch(got, want, path, strict)
+        if why:
+            return False, why
         if len(got) != len(want):
             return False, (f"expected {len(want)} items{_where(path)}, got {len(got)}")
         for i, (g, w) in enumerate(zip(got, want)):
-            ok, why = _close(g, w, rtol, atol, f"{path}[{i}]")
+            ok, why = _close(g, w, rtol, atol, f"{path}[{i}]", strict)
             if not ok:
                 return ok, why
         return True, ""
-    if isinstance(want, float) and type(got) in (int, float) and type(got) is not bool:
+    if type(want) is float and _is_number(got):
+        value = _number(got)
+        if math.isnan(want) and isinstance(value, float) and math.isnan(value):
+            return True, ""
         tol_r = 1.3e-6 if rtol is None else rtol
         tol_a = 1e-5 if atol is None else atol
-        if math.isclose(got, want, rel_tol=tol_r, abs_tol=tol_a):
+        if math.isclose(value, want, rel_tol=tol_r, abs_tol=tol_a):
             return True, ""
-        return False, f"expected {want:.6g}{_where(path)}, got {got:.6g}"
-    return _equal(got, want, path)
+        return False, f"expected {want:.6g}{_where(path)}, got {value:.6g}"
+    return _equal(got, want, path, strict)
+
+
+def _common(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """`a` in a dtype both tensors fit (float64 when either is floating, int64 for integers)."""
+    if a.dtype == b.dtype:
+        return a
+    if a.dtype.is_floating_point or b.dtype.is_floating_point:
+        return a.to(torch.float64)
+    return a.to(torch.int64)
+
+
+def _tolerances(got_dtype, want_dtype, rtol, atol) -> tuple[float, float]:
+    """The case's tolerances, or the looser default of the two dtypes."""
+    if rtol is not None and atol is not None:
+        return rtol, atol
+    r1, a1 = _default_tolerances(got_dtype)
+    r2, a2 = _default_tolerances(want_dtype)
+    if not got_dtype.is_floating_point:
+        r1, a1 = r2, a2
+    if not want_dtype.is_floating_point:
+        r2, a2 = r1, a1
+    return (max(r1, r2) if rtol is None else rtol), (max(a1, a2) if atol is None else atol)
 
 
 def _diff_message(got, want, rtol, atol, path) -> str:
@@ -215,10 +343,8 @@ def _diff_message(got, want, rtol, atol, path) -> str:
     diff = (g - w).abs()
     worst = int(diff.argmax())
     index = tuple(int(i) for i in torch.unravel_index(torch.tensor(worst), diff.shape)) if diff.dim() else ()
-    default_rtol, default_atol = _default_tolerances(want.dtype)
-    tol = f"atol {atol if atol is not None else default_atol:g}, rtol {rtol if rtol is not None else default_rtol:g}"
     return (f"values differ{_where(path)}: max |got - expected| = {float(diff.max()):.3g}"
-            f" at index {index} ({tol})")
+            f" at index {index} (atol {atol:g}, rtol {rtol:g})")
 
 
 def _default_tolerances(dtype) -> tuple[float, float]:
@@ -231,30 +357,41 @@ def _default_tolerances(dtype) -> tuple[float, float]:
     return 0.0, 0.0
 
 
-def _equal(got, want, path) -> tuple[bool, str]:
+def _equal(got, want, path, strict) -> tuple[bool, str]:
     if isinstance(want, torch.Tensor):
+        if want.dim() == 0 and type(got) in (int, float) and "dtype" not in strict:
+            got = _as_tensor_of(got, want)
         if not isinstance(got, torch.Tensor):
             return False, f"expected a tensor{_where(path)}, got {describe(got)}"
-        if tuple(got.shape) != tuple(want.shape) or got.dtype != want.dtype:
+        why = _tensor_mismatch(got, want, path, strict)
+        if why:
             return False, (f"expected a {want.dtype} tensor of shape {tuple(want.shape)}{_where(path)}, "
                            f"got {got.dtype} of shape {tuple(got.shape)}")
-        if not torch.equal(got, want):
+        if not torch.equal(_common(got, want), _common(want, got)):
             return False, f"tensor values differ{_where(path)}"
         return True, ""
-    if type(got) is not type(want):
-        if isinstance(want, tuple) and isinstance(got, list):
-            return False, f"expected a tuple{_where(path)}, got a list (convert with tuple(...))"
-        return False, f"expected {describe(want)}{_where(path)}, got {describe(got)}"
+    if _is_number(want) and _is_number(got) and not (isinstance(got, torch.Tensor) and "dtype" in strict):
+        g, w = _number(got), _number(want)
+        if g == w or (isinstance(g, float) and isinstance(w, float) and math.isnan(g) and math.isnan(w)):
+            return True, ""
+        return False, f"expected {describe(w)}{_where(path)}, got {describe(g)}"
+    if _is_set(want):
+        return _equal_set(got, want, path, strict)
     if isinstance(want, (tuple, list)):
+        why = _container_mismatch(got, want, path, strict)
+        if why:
+            return False, why
         if len(got) != len(want):
             return False, f"expected {describe(want)}{_where(path)}, got {describe(got)}"
         for i, (g, w) in enumerate(zip(got, want)):
-            ok, why = _equal(g, w, f"{path}[{i}]")
+            ok, why = _equal(g, w, f"{path}[{i}]", strict)
             if not ok:
                 if not path and all(not isinstance(x, (tuple, list, dict, torch.Tensor)) for x in want):
                     return False, f"expected {tuple(want) if isinstance(want, tuple) else list(want)}, got {got}"
                 return ok, why
         return True, ""
+    if type(got) is not type(want):
+        return False, f"expected {describe(want)}{_where(path)}, got {describe(got)}"
     if isinstance(want, dict):
         if set(got) != set(want):
             missing, extra = sorted(set(want) - set(got)), sorted(set(got) - set(want))
@@ -265,15 +402,31 @@ def _equal(got, want, path) -> tuple[bool, str]:
                 parts.append(f"unexpected {extra}")
             return False, f"keys differ{_where(path)}: " + "; ".join(parts)
         for k in want:
-            ok, why = _equal(got[k], want[k], f"{path}[{k!r}]")
+            ok, why = _equal(got[k], want[k], f"{path}[{k!r}]", strict)
             if not ok:
                 return ok, why
-        return True, ""
-    if type(want) is float and math.isnan(want) and math.isnan(got):
         return True, ""
     if got != want:
         return False, f"expected {describe(want)}{_where(path)}, got {describe(got)}"
     return True, ""
+
+
+def _equal_set(got, want, path, strict) -> tuple[bool, str]:
+    """A set: another set, or (by the policy) a list or tuple of distinct items."""
+    if isinstance(got, (tuple, list)) and "container" not in strict:
+        items = sorted(got, key=repr)
+        if len({repr(v) for v in items}) != len(items):
+            return False, f"expected a set{_where(path)}, got a {type(got).__name__} with repeated items"
+        got = {SET_TAG: items}
+    if not _is_set(got):
+        return False, f"expected a set{_where(path)}, got {describe(got)}"
+    have, need = {repr(v): v for v in got[SET_TAG]}, {repr(v): v for v in want[SET_TAG]}
+    if have.keys() == need.keys():
+        return True, ""
+    missing = [need[k] for k in sorted(need.keys() - have.keys())]
+    extra = [have[k] for k in sorted(have.keys() - need.keys())]
+    parts = ([f"missing {_set_text(missing)}"] if missing else []) + ([f"unexpected {_set_text(extra)}"] if extra else [])
+    return False, f"the set{_where(path)} differs: " + "; ".join(parts)
 
 
 def normalise_choice(value):

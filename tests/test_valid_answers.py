@@ -64,3 +64,12 @@ def test_valid_answers_score_full_marks(solution, style, tmp_path, worker):
     full = CATALOGS[solution][0]
     scores = {t.grade_id: t.score for t in result.tests if not t.manual}
     assert scores == full, [line for t in result.tests for line in t.lines if "✗" in line]
+
+
+def test_the_readme_reports_what_the_catalogs_hold():
+    from catalog import fairness_report
+    from conftest import ROOT
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = text.split("<!-- fairness-table")[1].split("-->", 1)[1].split("<!-- /fairness-table -->")[0]
+    assert table.strip().splitlines() == fairness_report(), "regenerate the README's fairness table from tests/catalog*.py"
