@@ -41,6 +41,7 @@ import warnings
 
 import sys
 
+from .scratch import is_scratch_reason
 from .values import PlainError, compare, partial_score, to_plain
 
 _MISSING = object()
@@ -174,7 +175,9 @@ class Check:
     def _case(self, rule, name, got, want, hint, weight, **opts):
         if rule != "choice" and want is _MISSING and self._session is None:
             raise TypeError(f"{rule}() needs want=")
-        got = self._guarded(got, stand_ins=not opts.get("requires"))
+        # a `uses` line runs the learner's own function with the stand-ins of earlier `uses` lines in place:
+        # only the function it names is the learner's, so it blames nothing else
+        got = self._guarded(got)
         if self._session is not None:
             self._session.record_case(self.grade_id, rule=rule, name=name, got=got,
                                       want=None if want is _MISSING else want,
@@ -189,6 +192,8 @@ class Check:
         else:
             passed, why = False, error
         self._results.append((float(weight), passed))
+        if not passed and is_scratch_reason(why):
+            hint = ""  # the hint explains another cause
         print("  " + case_line(name, passed, why, hint, opts.get("requires")).replace("\n", "\n  "))
         return passed
 

@@ -259,6 +259,7 @@ def score_outcome(path, nb, sol: Solution, program, notes: list[str], refs, outc
 
 def _score_test(cell, ref_cases: list[dict], got_cases, outcome: RunOutcome, fault: str | None,
                 overruled: str | None = None) -> TestResult:
+    from .scratch import is_scratch_reason
     from .values import compare, partial_score
 
     cases, passed_w, total_w = [], 0.0, 0.0
@@ -297,7 +298,7 @@ def _score_test(cell, ref_cases: list[dict], got_cases, outcome: RunOutcome, fau
         if overruled:  # the hints and the first line would explain other causes
             cases.append(CaseResult(name, False, reason))
             continue
-        cases.append(CaseResult(name, ok, "" if ok else reason, "" if ok else str(ref.get("hint") or ""),
-                                str(ref.get("requires") or "")))
+        hint = "" if ok or is_scratch_reason(reason) else str(ref.get("hint") or "")
+        cases.append(CaseResult(name, ok, "" if ok else reason, hint, str(ref.get("requires") or "")))
     score = partial_score(cell.points, passed_w, total_w)
     return TestResult(cell.grade_id, cell.title, score, cell.points, cases)

@@ -166,8 +166,7 @@ class Guard:
         if not self._learners(frame, escape=what.startswith("!")):
             return
         if what.startswith("!"):
-            reason = (f"{what[1:]}, which a from-scratch exercise may not do while it is checked "
-                      f"(write {self.phrase} yourself, in plain PyTorch)")
+            reason = f"{what[1:]}, {_ESCAPE_TAIL} (write {self.phrase} yourself, in plain PyTorch)"
         else:
             reason = f"calls {what}: write {self.phrase} yourself"
         if reason not in self.violations:
@@ -187,7 +186,7 @@ class Guard:
         sys.setprofile(self._previous)
         if getattr(current, "__self__", None) is not self:
             reason = (f"switched off the grader's from-scratch check while it ran (write {self.phrase} "
-                      "yourself, in plain PyTorch)")
+                      "yourself, in plain PyTorch)")  # ends like every reason: is_scratch_reason
             if reason not in self.violations:
                 self.violations.append(reason)
 
@@ -201,6 +200,16 @@ class Guard:
     @property
     def reason(self) -> str:
         return self.violations[0] if self.violations else ""
+
+
+_ESCAPE_TAIL = "which a from-scratch exercise may not do while it is checked"
+
+
+def is_scratch_reason(text: str) -> bool:
+    """Whether a case's failure reason is the guard's (its hint, about another cause, is then left out)."""
+    text = str(text)
+    return (text.startswith(("calls ", "your code calls ")) and text.endswith(" yourself")) \
+        or text.endswith("yourself, in plain PyTorch)")
 
 
 def phrase_of(source: str) -> str | None:

@@ -1,5 +1,6 @@
 """Reading submissions, finding their assignment, and assembling what runs."""
 import json
+import re
 
 import pytest
 
@@ -26,7 +27,8 @@ def test_solution_test_cells_follow_the_authoring_rules(path):
     for cell in sol.tests:
         assert lint_test_cell(cell.source) == [], cell.grade_id
         assert cell.grade_id.startswith("test_"), cell.grade_id
-        assert f'Check("{cell.grade_id}", points={cell.points:g})' in cell.source, cell.grade_id
+        assert re.search(rf'Check\("{cell.grade_id}", points={cell.points:g}(, from_scratch="[^"]+")?\)',
+                         cell.source), cell.grade_id
         assert cell.source.lstrip().startswith('"""'), f"{cell.grade_id} should open with a docstring"
         assert cell.source.rstrip().endswith("check.score()"), cell.grade_id
         assert "### BEGIN HIDDEN TESTS" in cell.source, f"{cell.grade_id} has no hidden tests"

@@ -204,6 +204,33 @@ def test_a_right_earlier_exercise_gets_a_tick_and_the_stand_in_is_removed_afterw
     assert score == 3.0 and printed.startswith("  ✓ your gru_cell (Exercise 4)"), printed
 
 
+FORWARD = """
+def gru_forward(x, W_ih, W_hh, b_ih, b_hh):
+    return gru_layer(x, W_ih, W_hh, b_ih, b_hh)
+"""
+
+FORWARD_TEST = USES_TEST.replace('check = Check("test_gru_layer"', 'check = Check("test_gru_forward"').replace(
+    'check.close("output and h_n', 'check.uses("gru_layer", exercise=6, args=(x, *w), reference=lambda x, *w: '
+    'torch.gru(x, torch.zeros(1, x.shape[1], 4), w, True, 1, 0.0, False, False, False))\n'
+    'check.close("output and h_n').replace("gru_layer(x, *w)", "gru_forward(x, *w)")
+
+
+def test_a_later_uses_line_blames_only_its_own_function():
+    """gru_forward builds on gru_layer, which builds on gru_cell: with only gru_cell wrong, the gru_layer line
+    (run with a correct gru_cell in place) must not blame gru_layer."""
+    wrong_cell = HONEST["chunks"].replace("(1 - z) * n + z * h", "z * n + (1 - z) * h")
+    score, printed = run_cells(wrong_cell + LAYER + FORWARD, FORWARD_TEST)
+    lines = [line.strip() for line in printed.splitlines()]
+    assert score == 3.0, printed
+    assert lines[0].startswith("✗ fix Exercise 4 first") and lines[1].startswith("✓ your gru_layer (Exercise 6)"), printed
+
+
+def test_a_from_scratch_failure_shows_no_hint_about_other_causes():
+    test = TEST.replace("want=lambda: ref(x, h).detach())", "want=lambda: ref(x, h).detach(), hint='swap z')", 1)
+    score, printed = run_cells(shortcut(SHORTCUTS["direct"][0]), test)
+    assert score == 0 and "swap z" not in printed, printed
+
+
 def test_the_stand_in_is_the_only_trusted_door_to_the_library():
     """A later exercise that calls the library layer itself still fails, even beside a stand-in."""
     cheat = HONEST["chunks"] + LAYER.replace("h = gru_cell(x[t], h, W_ih, W_hh, b_ih, b_hh)",
@@ -262,3 +289,31 @@ def test_the_grading_worker_guards_a_whole_from_scratch_test_cell():
     finally:
         sys.setprofile(None)
         InteractiveShell.clear_instance()
+
+
+PATCHED_CHECK = {
+    # the notebook switches the cases' own guard off, then answers with the library layer
+    "make_rnn": "import autograder.check as _c\n_c.Check._guarded = lambda self, got, stand_ins=True: got\n"
+                "def make_rnn():\n    return nn.RNN(10, 20)\n",
+    "rnn_step": "def rnn_step(x_t, h_prev, W_ih, W_hh, b_ih, b_hh):\n"
+                "    return torch.rnn_tanh_cell(x_t, h_prev, W_ih, W_hh, b_ih, b_hh)\n",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("overrides,lost", [
+    ({"rnn_step": PATCHED_CHECK["rnn_step"]}, {"test_rnn_step"}),  # a shortcut costs its own exercise only
+    (PATCHED_CHECK, {"test_rnn_step", "test_rnn_forward"}),  # a replaced Check is seen by the worker's guard
+], ids=["shortcut", "patched_check"])
+def test_the_grader_catches_a_shortcut_even_when_the_notebook_disarms_check(overrides, lost, first_solution, tmp_path, worker):
+    from autograder.grade import grade_notebook
+    from catalog import FULL_01
+    from conftest import make_submission
+
+    sub = make_submission(first_solution, tmp_path / "01_recurrence" / first_solution.name, overrides)
+    result = grade_notebook(sub, worker=worker)
+    scores = {t.grade_id: t.score for t in result.tests if not t.manual}
+    assert {g for g in FULL_01 if scores[g] != FULL_01[g]} == lost, scores
+    assert all(scores[g] == 0 for g in lost), scores
+    lines = [line for t in result.tests if t.grade_id in lost for line in t.lines]
+    assert all("calls torch.rnn_tanh_cell: write the recurrence yourself" in line for line in lines if "✗" in line), lines
