@@ -158,8 +158,13 @@ class Check:
             try:
                 if guard is None:
                     return got()
-                with guard:
-                    value = got()
+                try:
+                    with guard:
+                        value = got()
+                except Exception as exc:  # a forbidden call is the cause to name, even if the code then failed
+                    if guard.violations:
+                        raise FromScratchError(guard.reason) from exc
+                    raise
             finally:
                 for k in stand_ins:
                     if k in saved:

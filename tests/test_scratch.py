@@ -225,6 +225,11 @@ def test_a_later_uses_line_blames_only_its_own_function():
     assert lines[0].startswith("✗ fix Exercise 4 first") and lines[1].startswith("✓ your gru_layer (Exercise 6)"), printed
 
 
+def test_a_forbidden_call_is_named_even_when_the_code_then_fails():
+    score, printed = run_cells(shortcut("y = torch.gru_cell(x, h, W_ih, W_hh, b_ih, b_hh)\n    return y[99]"))
+    assert score == 0 and "calls torch.gru_cell: write the gates yourself" in printed and "IndexError" not in printed, printed
+
+
 def test_a_from_scratch_failure_shows_no_hint_about_other_causes():
     test = TEST.replace("want=lambda: ref(x, h).detach())", "want=lambda: ref(x, h).detach(), hint='swap z')", 1)
     score, printed = run_cells(shortcut(SHORTCUTS["direct"][0]), test)
