@@ -11,8 +11,8 @@ the reason the grader must give. Sources may use three placeholders, filled in p
              so that `pgrep -f "sleep @SLEEP@"` finds survivors
     @ROOT@   the repository (attacks that read or write it)
 
-The notebook's tests are independent of each other, except that test_rnn_forward calls the
-learner's rnn_step; attacks therefore sit in independent cells (the multiple-choice
+The notebook's tests are independent of each other, except that test_rnn_forward first runs the
+learner's rnn_step (a weight-0 line; its cases then use a correct rnn_step); attacks therefore sit in independent cells (the multiple-choice
 cells, make_rnn, pulse_effect), and in-kernel cheats sit in the *last* answer cell (pulse_effect),
 so that the only test they could rig is the one whose honest score is 0.
 """

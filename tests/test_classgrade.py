@@ -85,7 +85,7 @@ def test_a_class_is_graded_and_a_rerun_changes_nothing(first_solution, tmp_path)
     assert set(rows) == {"honest", "wrong", "crash", "broken", "absent"}
     assert rows["honest"]["auto_score"] == "19" and rows["honest"]["status"] == "graded"
     assert float(rows["wrong"]["auto_score"]) == pytest.approx(sum(expected_01("forgot_b_hh").values()))
-    assert rows["wrong"][f"{NAME}/test_rnn_step"] == "1.5"
+    assert rows["wrong"][f"{NAME}/test_rnn_step"] == "0.5"
     assert float(rows["crash"]["auto_score"]) == sum(FULL_01.values()) - FULL_01["test_mcq_rnn_io"]
     assert rows["broken"]["status"] == "error" and "not UTF-8" in rows["broken"]["error"]
     assert rows["absent"]["status"] == "missing" and "not submitted" in rows["absent"]["error"]

@@ -216,7 +216,7 @@ def test_the_fixture_grades_what_it_should(klass):
     assert set(klass.errors) == {"damaged"}
     assert klass.results["correct"].score == klass.results["correct"].max_auto == 19
     assert klass.results["blank"].score == 0
-    assert {t.grade_id: t.score for t in klass.results["forgot_b_hh"].tests}["test_rnn_step"] == 1.5
+    assert {t.grade_id: t.score for t in klass.results["forgot_b_hh"].tests}["test_rnn_step"] == 0.5
     assert klass.results["deleted_test"].score == 19
 
 
@@ -268,7 +268,7 @@ def test_a_notebook_nbgrader_cannot_process_keeps_our_scores(klass):
     from nbgrader.api import Gradebook
 
     result = klass.results["deleted_answer_and_test"]
-    assert result.score == 12  # rnn_step missing: its test and test_rnn_forward fail
+    assert result.score == 16  # rnn_step missing: its test fails; test_rnn_forward runs with a correct rnn_step (check.uses)
     with Gradebook(klass.db) as gb:
         nb = gb.find_submission_notebook(klass.name, ASSIGNMENT, "deleted_answer_and_test")
         assert {g.name: g.auto_score for g in nb.grades} == {t.grade_id: t.score for t in result.tests}
@@ -343,7 +343,7 @@ def test_formgrader_files_exist(klass):
     nb = load(klass.root / "grading" / "autograded" / "forgot_b_hh" / ASSIGNMENT / f"{klass.name}.ipynb")
     step = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "test_rnn_step")
     out = "".join(step["outputs"][0]["text"])
-    assert "hint: add both b_ih and b_hh" in out and out.rstrip().endswith("test_rnn_step: 1.5 / 3 points")
+    assert "hint: add both b_ih and b_hh" in out and out.rstrip().endswith("test_rnn_step: 0.5 / 3 points")
     assert not (klass.root / "grading" / "submitted").exists(), "the submissions stay where they were"
     assert not (klass.root / "gradebook.db").exists()
 
@@ -473,5 +473,5 @@ def test_feedback_shows_our_messages_and_no_hidden_tests(klass):
                     assert all(part.strip() in text for part in line.splitlines()), (student, line)
                 assert f"{t.grade_id}: {t.score:g} / {t.max_score:g} points" in text
     text = _text(klass.root / "grading" / "feedback" / "forgot_b_hh" / ASSIGNMENT / f"{klass.name}.html")
-    assert "hint: add both b_ih and b_hh" in text and "test_rnn_step: 1.5 / 3 points" in text
+    assert "hint: add both b_ih and b_hh" in text and "test_rnn_step: 0.5 / 3 points" in text
     assert "not valid JSON" in _text(klass.root / "grading" / "feedback" / "damaged" / ASSIGNMENT / f"{klass.name}.html")

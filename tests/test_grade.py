@@ -60,14 +60,14 @@ def test_cli_prints_a_table_and_writes_gradescope_json(first_solution, tmp_path)
     out = tmp_path / "results" / "results.json"
     proc = run(["python", "-m", "autograder", "grade", str(sub), "--json", str(out)])
     assert proc.returncode == 0, proc.stderr
-    assert "Autograded total: 14.17 / 19" in proc.stdout
+    assert "Autograded total: 16.5 / 19" in proc.stdout
     assert "hint: add both b_ih and b_hh" in proc.stdout
     data = json.loads(out.read_text())
-    assert data["score"] == 14.17 and data["max_score"] == 22
+    assert data["score"] == 16.5 and data["max_score"] == 22
     assert isinstance(data["execution_time"], float) and isinstance(data["output"], str)
     assert {"name", "score", "max_score", "status", "output"} <= set(data["tests"][0])
     by_name = {t["name"].split(":")[0]: t for t in data["tests"]}
-    assert by_name["test_rnn_step"]["status"] == "failed" and by_name["test_rnn_step"]["score"] == 1.5
+    assert by_name["test_rnn_step"]["status"] == "failed" and by_name["test_rnn_step"]["score"] == 0.5
     assert by_name["test_make_rnn"]["status"] == "passed"
     manual = by_name["explain_rnn_step_by_step"]
     assert manual["score"] == 0 and manual["max_score"] == 3 and "human" in manual["output"]
