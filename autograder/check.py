@@ -62,10 +62,31 @@ def _error_text(exc: BaseException) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
+@contextlib.contextmanager
+def _random_state_kept():
+    """Put the random generators back as they were: what a call draws cannot shift the test data drawn after it.
+
+    The references are computed in the solution's process (where `want=` runs too) and the learner's
+    values in another (where it does not), so a test cell's later `torch.randn` must not depend on what
+    either call drew."""
+    import random
+
+    import numpy
+    import torch
+
+    states = (torch.random.get_rng_state(), random.getstate(), numpy.random.get_state())
+    try:
+        yield
+    finally:
+        torch.random.set_rng_state(states[0])
+        random.setstate(states[1])
+        numpy.random.set_state(states[2])
+
+
 def evaluate(got):
     """Call `got` (or take it as a value) quietly; return (plain value, None) or (None, error)."""
     try:
-        with contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings():
+        with contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings(), _random_state_kept():
             warnings.simplefilter("ignore")
             value = got() if callable(got) else got
             return to_plain(value), None
@@ -197,8 +218,8 @@ class Check:
         else:
             passed, why = False, error
         self._results.append((float(weight), passed))
-        if not passed and is_scratch_reason(why):
-            hint = ""  # the hint explains another cause
+        if not passed and (error is not None or is_scratch_reason(why)):
+            hint = ""  # a hint explains a wrong value; an error or a forbidden call is a cause of its own
         print("  " + case_line(name, passed, why, hint, opts.get("requires")).replace("\n", "\n  "))
         return passed
 

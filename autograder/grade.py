@@ -298,7 +298,9 @@ def _score_test(cell, ref_cases: list[dict], got_cases, outcome: RunOutcome, fau
         if overruled:  # the hints and the first line would explain other causes
             cases.append(CaseResult(name, False, reason))
             continue
-        hint = "" if ok or is_scratch_reason(reason) else str(ref.get("hint") or "")
+        # a hint explains a wrong value: not an error, a forbidden call, or a case that did not run
+        explains = got is not None and "value" in got and not is_scratch_reason(reason)
+        hint = str(ref.get("hint") or "") if not ok and explains else ""
         cases.append(CaseResult(name, ok, "" if ok else reason, hint, str(ref.get("requires") or "")))
     score = partial_score(cell.points, passed_w, total_w)
     return TestResult(cell.grade_id, cell.title, score, cell.points, cases)
