@@ -322,3 +322,42 @@ def test_the_grader_catches_a_shortcut_even_when_the_notebook_disarms_check(over
     assert all(scores[g] == 0 for g in lost), scores
     lines = [line for t in result.tests if t.grade_id in lost for line in t.lines]
     assert all("calls torch.rnn_tanh_cell: write the recurrence yourself" in line for line in lines if "✗" in line), lines
+
+
+# The exercises that re-implement a library layer, and what each asks the learner to write: a tested list.
+# Every one of them forbids every function in FORBIDDEN (and the routes of SHORTCUTS) while its cases run.
+FROM_SCRATCH = {
+    "01_recurrence": {"test_rnn_step": "the recurrence", "test_rnn_forward": "the recurrence"},
+    "03_bidirectional": {"test_reverse_direction_matches_torch": "the backward direction",
+                         "test_bidirectional_rnn_matches_torch": "the bidirectional layer"},
+    "06_gru_cell": {"test_gru_cell": "the gates", "test_gru_layer": "the gates", "test_gru_forward": "the gates"},
+    "09_gate_pictures": {"test_gru_cell_with_gates_matches_torch": "the gates",
+                         "test_gates_over_time_reproduces_gru": "the gates"},
+    "10_project": {"test_gru_direction_with_gates": "the gates"},
+}
+LIBRARY_WORDS = ("rnn_tanh", "gru_cell", "_VF", "nn.RNN", "nn.GRU", "RNNCell", "GRUCell", "torch.gru", "getattr(")
+
+
+def test_the_from_scratch_exercises_are_the_listed_ones():
+    from conftest import SOLUTIONS, load, source
+
+    declared = {}
+    for path in sorted(SOLUTIONS.glob("*/*.ipynb")):
+        for cell in load(path)["cells"]:
+            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+            phrase = phrase_of(source(cell)) if grade_id.startswith("test_") else None
+            if phrase:
+                declared.setdefault(path.parent.name, {})[grade_id] = phrase
+    assert declared == FROM_SCRATCH
+
+
+@pytest.mark.parametrize("assignment", sorted(FROM_SCRATCH))
+def test_each_from_scratch_exercise_has_a_catalogued_shortcut_that_scores_zero(assignment):
+    from catalog import CATALOGS
+
+    solution = next(s for s in CATALOGS if s.startswith(assignment))
+    _, wrong = CATALOGS[solution]
+    for test in FROM_SCRATCH[assignment]:
+        shortcuts = [name for name, (overrides, changed) in wrong.items() if changed.get(test) == 0
+                     and any(word in src for src in overrides.values() for word in LIBRARY_WORDS)]
+        assert shortcuts, f"{test}: no catalogued answer that calls the library layer and scores 0"
