@@ -10,6 +10,8 @@ TORCH_INDEX ?= auto
 # a Python named on the command line (make setup PYTHON=python3.12) rebuilds an environment made by another
 PYTHON_GIVEN := $(if $(filter command line,$(origin PYTHON)),--python-given,)
 PYTEST_ARGS ?=
+# make test runs the suite in this many processes (pytest-xdist), a test module per process at a time
+PYTEST_WORKERS ?= 2
 LAB_ARGS ?=
 GRADESCOPE_ARGS ?=
 ASSIGNMENTS ?=
@@ -20,11 +22,12 @@ LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # nbgrader shells out to alembic: the environment's bin/ must be on PATH
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup venv sandbox lab test course bench format gradescope clean help
+.PHONY: setup venv sandbox lab test test-quick course bench format gradescope clean help
 
 help:
 	@echo "make lab     set up (if needed) and open the course in JupyterLab"
-	@echo "make test    set up (if needed) and run the whole test suite"
+	@echo "make test    set up (if needed) and run the whole test suite (PYTEST_WORKERS=2 processes)"
+	@echo "make test-quick  the fast tests only (no notebook runs): the edit-test loop"
 	@echo "make setup   install everything into $(VENV) (idempotent)"
 	@echo "make course  regenerate course/ (student notebooks) from solutions/; ASSIGNMENTS=\"02_x\" for some only"
 	@echo "make format  normalise the notebooks in solutions/ (clear outputs, stable JSON)"
@@ -52,8 +55,13 @@ lab: setup
 
 # pytest exits 5 when it collects no test: for this project that is a broken suite, never a pass
 test: setup
-	@$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
+	@$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests (exit 5): the suite is missing or broken" >&2; fi; \
+	exit $$status
+
+test-quick: setup
+	@$(BIN)/python -m pytest -m "not slow" -q $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test-quick: pytest collected no tests (exit 5)" >&2; fi; \
 	exit $$status
 
 course: setup

@@ -55,7 +55,13 @@ def first_solution() -> Path:
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_cache(tmp_path_factory):
     """Reference caches of the test run live in a temporary folder, never the developer's."""
-    os.environ["AUTOGRADER_CACHE"] = str(tmp_path_factory.mktemp("reference-cache"))
+    # under pytest-xdist every process has a base folder of its own below one shared by the run: the
+    # processes share the cache there (each file is written whole, then renamed into place)
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    cache = shared / "reference-cache"
+    cache.mkdir(exist_ok=True)
+    os.environ["AUTOGRADER_CACHE"] = str(cache)
     yield
 
 
