@@ -18,7 +18,8 @@ ready it returns at once, without printing anything.
   installed from. No stamp in an existing environment means the install did not finish: the
   environment is rebuilt from scratch, as is one whose Python is older than MIN_PYTHON, broken, or
   not the one named by `make ... PYTHON=...` (`--python-given`). Changed requirements only re-run
-  pip in the environment as it is.
+  pip in the environment as it is, as does an environment whose `autograder` package (installed
+  editable) points at another checkout, e.g. a `.venv` shared with a second clone or a git worktree.
 """
 import hashlib
 import json
@@ -156,12 +157,25 @@ def read_stamp(venv: Path):
     return record if isinstance(record, dict) else None
 
 
-def plan(venv: Path, stamp, builder: dict, python_given: bool, digest: str, venv_version=None, venv_cuda=None):
+def linked_checkout(venv: Path):
+    """The checkout the environment's editable install of this project points at, or None."""
+    import re
+
+    for finder in Path(venv).glob("lib/python3*/site-packages/__editable___rnn_course_*_finder.py"):
+        found = re.search(r"'autograder':\s*'([^']+)'", finder.read_text(encoding="utf-8", errors="replace"))
+        if found:
+            return Path(found.group(1)).parent
+    return None
+
+
+def plan(venv: Path, stamp, builder: dict, python_given: bool, digest: str, venv_version=None, venv_cuda=None,
+         linked=None, repo_dir: Path = REPO_DIR):
     """(action, why) for the environment at venv: 'ok', 'install' (re-run pip in it), 'create', 'rebuild'.
 
     stamp: read_stamp(venv); builder: this_python(), the Python make was given; venv_version and
     venv_cuda: callables that ask the environment for its Python version and its torch's CUDA
-    version, only when the stamp does not record them (an environment of an earlier Makefile)."""
+    version, only when the stamp does not record them (an environment of an earlier Makefile);
+    linked: linked_checkout(venv), the checkout its editable install points at."""
     venv = Path(venv)
     if not venv.exists():
         return "create", f"{venv} does not exist"
@@ -186,6 +200,8 @@ def plan(venv: Path, stamp, builder: dict, python_given: bool, digest: str, venv
         return "install", f"{venv} was set up by an earlier version of this script"
     if stamp.get("inputs") != digest:
         return "install", "requirements.txt or pyproject.toml changed"
+    if linked is not None and Path(linked).resolve() != Path(repo_dir).resolve():
+        return "install", f"its autograder package is the one in {linked}, another checkout"
     return "ok", ""
 
 
@@ -294,7 +310,8 @@ def main(argv=None) -> int:
     venv = args.venv
     action, why = plan(venv, read_stamp(venv), this_python(), args.python_given, inputs_digest(),
                        venv_version=lambda: ask_version(venv_python(venv)),
-                       venv_cuda=lambda: platform.system() == "Linux" and ask_torch_cuda(venv_python(venv)))
+                       venv_cuda=lambda: platform.system() == "Linux" and ask_torch_cuda(venv_python(venv)),
+                       linked=linked_checkout(venv))
     if action == "ok":
         return 0
     if args.dry_run:

@@ -117,6 +117,32 @@ def test_an_earlier_environment_with_the_cuda_build_is_rebuilt(tmp_path):
     assert install.plan(venv, stamp(inputs="d"), BUILDER, False, "d", venv_cuda=never_called)[0] == "ok"
 
 
+def test_an_environment_linked_to_another_checkout_is_relinked(tmp_path):
+    """A .venv shared with a second clone or a git worktree imports *that* checkout's autograder: the
+    editable install is redone here (found by reading the finder pip writes, as a real install does)."""
+    venv = make_venv(tmp_path / "venv", stamp(inputs="d"))
+    site = venv / "lib" / "python3.11" / "site-packages"
+    site.mkdir(parents=True)
+    here, other = tmp_path / "here", tmp_path / "other"
+    for checkout, expected in ((here, "ok"), (other, "install")):
+        (site / "__editable___rnn_course_0_1_0_finder.py").write_text(
+            f"MAPPING: dict[str, str] = {{'autograder': '{checkout}/autograder', 'rnnlab': '{checkout}/rnnlab'}}\n")
+        linked = install.linked_checkout(venv)
+        assert linked == checkout
+        action, why = install.plan(venv, install.read_stamp(venv), BUILDER, False, "d", linked=linked, repo_dir=here)
+        assert action == expected, why
+        assert (str(other) in why) == (expected == "install")
+    assert install.linked_checkout(tmp_path / "nothing") is None
+
+
+def test_this_environment_is_linked_to_this_checkout():
+    venv = Path(sys.executable).parent.parent
+    linked = install.linked_checkout(venv)
+    if linked is None:
+        pytest.skip(f"{venv} has no editable install of this project (not made by make setup)")
+    assert linked.resolve() == install.REPO_DIR.resolve()
+
+
 def test_plan_without_an_environment_or_its_python(tmp_path):
     assert install.plan(tmp_path / "none", None, BUILDER, False, "d")[0] == "create"
     venv = make_venv(tmp_path / "venv", stamp())
