@@ -55,7 +55,7 @@ lab: setup
 
 # pytest exits 5 when it collects no test: for this project that is a broken suite, never a pass
 test: setup
-	@$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS); status=$$?; \
+	@$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests (exit 5): the suite is missing or broken" >&2; fi; \
 	exit $$status
 

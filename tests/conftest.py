@@ -62,6 +62,7 @@ def _isolated_cache(tmp_path_factory):
     cache = shared / "reference-cache"
     cache.mkdir(exist_ok=True)
     os.environ["AUTOGRADER_CACHE"] = str(cache)
+    os.environ["AUTOGRADER_TEST_SHARED"] = str(shared)  # notebooks executed once per session: tests/executed.py
     yield
 
 
@@ -73,3 +74,43 @@ def worker():
 
     with Worker(sandboxed=True) as w:
         yield w
+
+
+# -- how `make test` spreads the suite over processes (pytest-xdist, --dist loadgroup) ---------------
+# A test module is one unit of work, so its module-scoped fixtures (a server, a warm grading worker)
+# are made once; the modules that grade every notebook's catalog are split into a unit per notebook,
+# so that both processes stay busy to the end. Units are handed out heaviest first. The seconds below
+# were measured on 2026-12-06 (make test, 2 processes): a scheduling hint only, which can cost time
+# when it is out of date, never a result.
+SPLIT_BY_NOTEBOOK = {"test_grade.py", "test_valid_answers.py"}
+MEASURED_SECONDS = {
+    "test_grade.py::10": 300, "test_hostile.py": 165, "test_grade.py::08": 90, "test_execution.py": 120,
+    "test_grade.py::05": 65, "test_isolation.py": 62, "test_grade.py::09": 55, "test_nbgrader_agreement.py": 50,
+    "test_valid_answers.py::10": 43, "test_readme.py": 45, "test_grade.py::04": 50, "test_classroom.py": 40,
+    "test_classgrade.py": 35, "test_grade.py::07": 28, "test_grade.py::06": 26, "test_valid_answers.py::08": 18,
+}
+
+
+def _unit(item) -> str:
+    module = item.path.name
+    if getattr(item, "originalname", "") == "test_nbgrader_validate_passes_the_solution_and_fails_every_test_of_the_release":
+        return "test_execution.py"  # judges test_execution's runs (tests/executed.py): one process, no waiting
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    solution = params.get("solution")
+    if module in SPLIT_BY_NOTEBOOK and solution is not None:
+        name = solution.parent.name if isinstance(solution, Path) else str(solution).split("/")[0]
+        return f"{module}::{name[:2]}"
+    return module
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("dist", "no") != "loadgroup":
+        return
+    units = {}
+    for item in items:
+        unit = _unit(item)
+        item.add_marker(pytest.mark.xdist_group(unit))
+        units.setdefault(unit, []).append(item)
+    order = sorted(units, key=lambda u: -MEASURED_SECONDS.get(u, 0.05 * len(units[u])))
+    items[:] = [item for unit in order for item in units[unit]]

@@ -1,23 +1,17 @@
-"""Notebooks run top to bottom in a real Jupyter kernel, as a learner runs them."""
-import time
+"""Notebooks run top to bottom in a real Jupyter kernel, as a learner runs them.
 
-import nbformat
+Each notebook is executed once per test session (tests/executed.py, the way `nbgrader validate` runs
+it); these tests and tests/test_course.py's validation verdicts read that one run.
+"""
 import pytest
-from nbclient import NotebookClient
 
 from conftest import release_of, solution_paths
+from executed import executed
 
 pytestmark = pytest.mark.slow
 BUDGET_SECONDS = 20  # per notebook on a 2-core laptop; `make bench` reports the real figures
 
-
-def execute(path):
-    nb = nbformat.read(str(path), as_version=4)
-    client = NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(path.parent)}})
-    started = time.monotonic()
-    client.execute()
-    return nb, time.monotonic() - started
+execute = executed
 
 
 def errors(cell):
