@@ -105,7 +105,8 @@ def _unit(item) -> str:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    if config.getoption("dist", "no") != "loadgroup":
+    # the controller has --dist loadgroup; xdist's worker processes see dist "no" and loadgroup True
+    if config.getoption("dist", "no") != "loadgroup" and not getattr(config.option, "loadgroup", False):
         return
     units = {}
     for item in items:
@@ -114,3 +115,15 @@ def pytest_collection_modifyitems(config, items):
         units.setdefault(unit, []).append(item)
     order = sorted(units, key=lambda u: -MEASURED_SECONDS.get(u, 0.05 * len(units[u])))
     items[:] = [item for unit in order for item in units[unit]]
+
+
+def pytest_collection_finish(session):
+    """Fail loudly when pytest-xdist did not group the tests (then a module's tests could run in two
+    processes at once and race on its shared fixtures). pytest 9.2 broke this silently
+    (pytest-dev/pytest-xdist#1386): requirements.txt pins pytest 9.1.1 until xdist is fixed."""
+    config = session.config
+    if getattr(config.option, "loadgroup", False) and config.getoption("dist", "no") == "no":
+        ungrouped = [item.nodeid for item in session.items if "@" not in item.nodeid.rsplit("]", 1)[-1]]
+        if ungrouped:
+            raise pytest.UsageError(f"pytest-xdist did not group {len(ungrouped)} tests (e.g. {ungrouped[0]}): "
+                                    "see pytest-dev/pytest-xdist#1386")
