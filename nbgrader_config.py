@@ -60,3 +60,19 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
 
 c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+
+# Answer stubs that let a fresh student notebook run top to bottom (JupyterLab's Run All): a top-level
+# solution region becomes `name = ...` for each name it binds, not `raise NotImplementedError()`
+# (autograder/stubs.py); stubs inside function bodies stay nbgrader's.
+# (Only generate_assignment uses it: a Python without this project installed, e.g. a student's on a
+# shared server, reads the rest of this file as usual.)
+try:
+    from nbgrader.converters import GenerateAssignment
+    from nbgrader.preprocessors import ClearSolutions
+
+    from autograder.stubs import ClearSolutionsForRunAll
+except ImportError:
+    pass
+else:
+    c.GenerateAssignment.preprocessors = [ClearSolutionsForRunAll if p is ClearSolutions else p
+                                          for p in GenerateAssignment.class_traits()["preprocessors"].default()]

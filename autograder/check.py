@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import warnings
 
 import sys
@@ -50,6 +51,25 @@ _SESSION = None  # set by autograder.runner inside a grading process; None in a 
 
 class FromScratchError(Exception):
     """The learner's code called a library layer that its from-scratch exercise asks them to write."""
+
+
+class TestCellFailed(AssertionError):
+    """Raised by Check.score() only under `nbgrader validate` (and JupyterLab's Validate button), for a
+    test cell below full marks, so that nbgrader reports the cell's ✗ lines and hints instead of its
+    "Partial credit" message. A learner's own run and every grading run get the partial score."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, grade_id: str, result: float, points: float, lines: list[str]):
+        self.lines = [f"{grade_id}: {result:g} / {points:g} points"] + list(lines)
+        super().__init__("\n".join(self.lines))
+
+    def _render_traceback_(self):  # IPython shows these lines instead of a traceback
+        return self.lines
+
+
+def _validating() -> bool:
+    return os.environ.get("NBGRADER_VALIDATING") == "1"
 
 
 def _error_text(exc: BaseException) -> str:
@@ -83,12 +103,17 @@ def _random_state_kept():
         numpy.random.set_state(states[2])
 
 
+NOT_ANSWERED = "not answered yet: replace the ... with your answer"
+
+
 def evaluate(got):
     """Call `got` (or take it as a value) quietly; return (plain value, None) or (None, error)."""
     try:
         with contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings(), _random_state_kept():
             warnings.simplefilter("ignore")
             value = got() if callable(got) else got
+            if value is Ellipsis:  # the stub of a top-level answer (autograder/stubs.py)
+                return None, NOT_ANSWERED
             return to_plain(value), None
     except PlainError as exc:
         return None, f"returned a value the grader cannot read: {exc}"
@@ -136,6 +161,7 @@ class Check:
         self._namespace = caller.f_globals  # where the learner's functions live
         self._stand_ins: dict[str, object] = {}
         self._results: list[tuple[float, bool]] = []
+        self._lines: list[str] = []
         self._session = _SESSION
         if self._session is not None:
             self._session.begin_check(grade_id)
@@ -220,7 +246,9 @@ class Check:
         self._results.append((float(weight), passed))
         if not passed and (error is not None or is_scratch_reason(why)):
             hint = ""  # a hint explains a wrong value; an error or a forbidden call is a cause of its own
-        print("  " + case_line(name, passed, why, hint, opts.get("requires")).replace("\n", "\n  "))
+        line = case_line(name, passed, why, hint, opts.get("requires"))
+        self._lines.append(line)
+        print("  " + line.replace("\n", "\n  "))
         return passed
 
     def score(self):
@@ -234,9 +262,14 @@ class Check:
             # Only weight-0 (format) cases are visible, e.g. a multiple-choice answer whose key is a
             # hidden test: a well-formed answer "passes" here; the key decides when it is graded.
             result = self.points if self._results and all(ok for _, ok in self._results) else 0.0
+            unanswered = any(line.endswith(NOT_ANSWERED) for line in self._lines)
             print(f"{self.grade_id}: answer recorded; it is checked against the key when the notebook is graded"
-                  if result else f"{self.grade_id}: fix the format of your answer (see above)")
-            return result
-        result = partial_score(self.points, passed, total)
-        print(f"{self.grade_id}: {result:g} / {self.points:g} points")
+                  if result else f"{self.grade_id}: not answered yet" if unanswered
+                  else f"{self.grade_id}: fix the format of your answer (see above)")
+        else:
+            result = partial_score(self.points, passed, total)
+            print(f"{self.grade_id}: {result:g} / {self.points:g} points")
+        if result < self.points and _validating():
+            raise TestCellFailed(self.grade_id, result, self.points,
+                                 [line for line in self._lines if not line.startswith("✓")])
         return result

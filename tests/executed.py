@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 
 import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 from nbgrader import utils
 from nbgrader.validator import Validator
 from traitlets.config import Config
@@ -37,18 +39,35 @@ def _config() -> Config:
     return config
 
 
-def executed(path: Path) -> tuple[nbformat.NotebookNode, float]:
-    """(the notebook after nbgrader's validation run, seconds the run took)."""
+def _run_all(nb, path: Path):
+    """JupyterLab's Run All in a learner's kernel: every cell in order, stopping at the first error."""
+    client = NotebookClient(nb, timeout=EXECUTE_TIMEOUT, kernel_name="python3", allow_errors=False,
+                            resources={"metadata": {"path": str(path.parent)}})
+    try:
+        client.execute()
+    except CellExecutionError:
+        pass  # the notebook keeps the outputs up to the failing cell, as JupyterLab shows them
+    return nb
+
+
+def executed(path: Path, mode: str = "validate") -> tuple[nbformat.NotebookNode, float]:
+    """(the notebook after the run, seconds the run took). mode "validate": nbgrader's validation run
+    (every cell, errors or not, under NBGRADER_VALIDATING=1); "run_all": a learner's Run All."""
+    if mode not in ("validate", "run_all"):
+        raise ValueError(f"unknown mode {mode!r}")
     path = Path(path).resolve()
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    target = _store() / f"{path.parent.name}--{path.stem}--{digest}.json"
+    target = _store() / f"{path.parent.name}--{path.stem}--{mode}--{digest}.json"
     with open(target.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one process executes, the others wait and read its result
         if not target.exists():
             nb = nbformat.read(str(path), as_version=nbformat.NO_CONVERT)
             started = time.monotonic()
-            with utils.chdir(str(path.parent)):
-                nb = Validator(config=_config())._preprocess(nb)
+            if mode == "run_all":
+                nb = _run_all(nb, path)
+            else:
+                with utils.chdir(str(path.parent)):
+                    nb = Validator(config=_config())._preprocess(nb)
             record = {"seconds": time.monotonic() - started, "notebook": nb}
             partial = target.with_suffix(f".{os.getpid()}.tmp")
             partial.write_text(json.dumps(record), encoding="utf-8")

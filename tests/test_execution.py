@@ -35,15 +35,18 @@ def test_solution_runs_cleanly_and_every_test_cell_gives_full_points(solution):
 
 
 @pytest.mark.parametrize("solution", solution_paths(), ids=lambda p: p.stem)
-def test_released_notebook_fails_only_where_a_learner_writes_code(solution):
-    nb, _ = execute(release_of(solution))
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
+def test_run_all_on_a_fresh_student_notebook_runs_every_cell(solution):
+    """A learner who presses Run All on a fresh notebook gets it all: every demo and figure, and each
+    unanswered exercise reported by its own test cell with 0 points (JupyterLab stops at the first
+    error, so no cell may raise, not even an answer stub)."""
+    nb, _ = executed(release_of(solution), mode="run_all")
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    for cell in code:
         meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution"):
-            continue  # answer stubs raise NotImplementedError until the learner writes them
+        assert cell.get("execution_count") is not None, f"Run All stopped before {meta.get('grade_id') or cell.source[:60]}"
         assert not errors(cell), (meta.get("grade_id") or cell.source[:60], errors(cell))
-        if meta.get("grade"):
+        if meta.get("grade") and not meta.get("solution"):
             results = [o for o in cell.outputs if o.output_type == "execute_result"]
             assert results and float(results[0].data["text/plain"]) == 0.0, meta["grade_id"]
+            shown = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+            assert "✗" in shown, f"{meta['grade_id']} scores 0 without saying why"
