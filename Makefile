@@ -33,7 +33,7 @@ help:
 	@echo "make format  normalise the notebooks in solutions/ (clear outputs, stable JSON)"
 	@echo "make bench   print run and grading times per notebook"
 	@echo "make gradescope  build dist/gradescope/<assignment>.zip, the autograders to upload to Gradescope"
-	@echo "make clean   delete what grading and testing leave behind (grading/, .pytest_cache); keeps $(VENV)"
+	@echo "make clean   delete what grading and testing leave behind (grading/ but its exchange, .pytest_cache); keeps $(VENV)"
 
 setup: venv sandbox
 
@@ -77,5 +77,7 @@ bench: setup
 gradescope: setup
 	$(BIN)/python -m autograder.gradescope $(GRADESCOPE_ARGS)
 
+# keeps grading/exchange: it holds what students released, fetched and submitted
 clean:
-	rm -rf grading .pytest_cache
+	@if [ -d grading ]; then find grading -mindepth 1 -maxdepth 1 ! -name exchange -exec rm -rf {} +; fi
+	rm -rf .pytest_cache

@@ -32,6 +32,20 @@ c.CourseDirectory.autograded_directory = "grading/autograded"
 c.CourseDirectory.feedback_directory = "grading/feedback"
 c.CourseDirectory.solution_directory = "grading/solution"
 c.CourseDirectory.db_url = f"sqlite:///{WORK / 'gradebook.db'}"
+
+# nbgrader's exchange (release, fetch, submit, collect; the Assignment List and formgrader pages need
+# it): inside the work folder by default, so a fresh clone works; a shared server sets
+# AUTOGRADER_EXCHANGE to its system-wide exchange (e.g. /srv/nbgrader/exchange). nbgrader wants the
+# root world-writable (students create their inbound submissions in it); it makes the course's
+# inbound/outbound folders itself on the first release.
+EXCHANGE = Path(os.environ.get("AUTOGRADER_EXCHANGE") or WORK / "exchange")
+try:
+    if not EXCHANGE.exists():
+        EXCHANGE.mkdir(parents=True)
+        EXCHANGE.chmod(0o777)
+except OSError:
+    pass  # a student's server reading an exchange it cannot create: nbgrader says what is wrong
+c.Exchange.root = str(EXCHANGE)
 # generate_assignment copies every other file of an assignment folder into course/: never copy
 # anything that could carry a solution, nor caches and checkpoints. (The same list filters what
 # autograde and generate_feedback copy from a submission: *.txt stays allowed, because

@@ -1,0 +1,50 @@
+"""nbgrader's exchange works on a fresh clone: the Assignment List and formgrader have one to read.
+
+The loop with real Unix users and JupyterHub is the classroom issue's; here, one user: the exchange
+exists with the permissions nbgrader wants, and the standard commands list, release and fetch.
+"""
+import os
+import shutil
+import stat
+
+import pytest
+
+from conftest import COURSE, ROOT, run
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def course_copy(tmp_path_factory):
+    root = tmp_path_factory.mktemp("exchange") / "course"
+    root.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    shutil.copytree(COURSE / "01_recurrence", root / "course" / "01_recurrence")
+    return root
+
+
+def nbgrader(*args, cwd, env=None):
+    proc = run(["nbgrader", *args], cwd=cwd, env=env or {})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout + proc.stderr
+
+
+def test_a_fresh_clone_has_an_exchange_and_the_standard_commands_use_it(course_copy, tmp_path):
+    exchange = course_copy / "grading" / "exchange"
+    assert "Released assignments" in nbgrader("list", cwd=course_copy)  # no "Unwritable directory"
+    assert exchange.is_dir() and stat.S_IMODE(exchange.stat().st_mode) == 0o777
+    nbgrader("release_assignment", "01_recurrence", cwd=course_copy)
+    assert "01_recurrence" in nbgrader("list", cwd=course_copy)
+    student = tmp_path / "student"
+    student.mkdir()
+    shutil.copy(course_copy / "nbgrader_config.py", student)  # a student's folder reads the same exchange
+    nbgrader("fetch_assignment", "01_recurrence", "--course", "rnn-course", cwd=student,
+             env={"AUTOGRADER_EXCHANGE": str(exchange)})
+    assert (student / "01_recurrence" / "01_the_rnn_recurrence.ipynb").is_file()
+
+
+def test_the_exchange_can_be_moved_for_a_shared_server(course_copy, tmp_path):
+    shared = tmp_path / "srv" / "exchange"
+    out = nbgrader("list", cwd=course_copy, env={"AUTOGRADER_EXCHANGE": str(shared)})
+    assert "Released assignments" in out and shared.is_dir()
+    assert os.stat(shared).st_mode & 0o777 == 0o777
