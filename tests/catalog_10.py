@@ -77,7 +77,7 @@ def train_speaker_model(model, seqs, labels, epochs=15, batch_size=32, lr=1e-2, 
     labels = torch.as_tensor(labels)
     losses = []
     model.train()
-    bar = progress(range(epochs), desc="training")
+    bar = tqdm(range(epochs), desc="training")
     for _ in bar:
         total = 0.0
         for k, batch in enumerate(batching.minibatches(len(seqs), batch_size, generator)):
@@ -295,7 +295,7 @@ VALID = {
             "    gen = torch.Generator().manual_seed(seed)\n"
             "    model.train()\n"
             "    history = []\n"
-            "    bar = progress(range(epochs), desc='epochs')\n"
+            "    bar = tqdm(range(epochs), desc='epochs')\n"
             "    for epoch in bar:\n"
             "        loss_sum, seen = 0.0, 0\n"
             "        for idx in batching.minibatches(len(seqs), batch_size, gen):\n"
@@ -389,7 +389,7 @@ VALID = {
             "    targets = torch.as_tensor(labels)\n"
             "    model.train()\n"
             "    mean_losses = []\n"
-            "    bar = progress(range(epochs), desc='training')\n"
+            "    bar = tqdm(range(epochs), desc='training')\n"
             "    for _ in bar:\n"
             "        summed = 0.0\n"
             "        for batch in batching.minibatches(len(seqs), batch_size, generator):\n"
@@ -488,7 +488,7 @@ VALID = {
             "    rng = torch.Generator().manual_seed(seed)\n"
             "    model.train()\n"
             "    per_epoch = []\n"
-            "    bar = progress(range(epochs), desc='training')\n"
+            "    bar = tqdm(range(epochs), desc='training')\n"
             "    for epoch in bar:\n"
             "        batches = batching.minibatches(len(seqs), batch_size, rng)\n"
             "        sizes, values = [], []\n"

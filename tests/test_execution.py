@@ -5,6 +5,7 @@ it); these tests and tests/test_course.py's validation verdicts read that one ru
 """
 import pytest
 
+from cell_errors import errors
 from conftest import release_of, solution_paths
 from executed import executed
 
@@ -12,11 +13,6 @@ pytestmark = pytest.mark.slow
 BUDGET_SECONDS = 20  # per notebook on a 2-core laptop; `make bench` reports the real figures
 
 execute = executed
-
-
-def errors(cell):
-    return [o for o in cell.get("outputs", []) if o.output_type == "error"
-            or (o.output_type == "stream" and o.name == "stderr")]
 
 
 @pytest.mark.parametrize("solution", solution_paths(), ids=lambda p: p.stem)
