@@ -246,10 +246,9 @@ def draw(trace: Trace, t: int, at=None, units=None, fig=None, title=None, featur
 
     for row, (name, values) in enumerate(quantities.items(), start=1):
         low, high = _limits(name, values)
-        cmap = matplotlib.colormaps["viridis" if name in ("r_t", "z_t") else "RdBu_r"].copy()
-        cmap.set_bad("0.92")  # steps not read yet
+        cmap = matplotlib.colormaps["viridis" if name in ("r_t", "z_t") else "RdBu_r"].with_extremes(bad="0.92")
         shown = values[:, units].float().T.clone()  # (units, L)
-        shown[:, t + 1:] = float("nan")
+        shown[:, t + 1:] = float("nan")  # steps not read yet: drawn in the colour map's "bad" grey
         ax = fig.add_subplot(grid[row, 0], sharex=time_axes)
         ax.imshow(shown.numpy(), aspect="auto", cmap=cmap, norm=matplotlib.colors.Normalize(low, high),
                   interpolation="nearest", origin="lower")
