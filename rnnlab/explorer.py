@@ -313,7 +313,7 @@ def _png(fig) -> str:
 def why_static() -> str | None:
     """None when the interactive explorer can work here, else the reason it cannot (one phrase)."""
     if os.environ.get("NBGRADER_EXECUTION"):
-        return f"nbgrader is executing this notebook ({os.environ['NBGRADER_EXECUTION']})"
+        return f"run by nbgrader {os.environ['NBGRADER_EXECUTION']}"
     try:
         import ipywidgets  # noqa: F401
     except ImportError:
@@ -355,7 +355,7 @@ def explore(model, sequences, labels=None, step=None, units=None, t=None, at=Non
     order = list(range(layer.hidden_size)) if units is None else [int(u) for u in units]
     if not order or any(not 0 <= u < layer.hidden_size for u in order):
         raise ValueError(f"units must be indices in [0, {layer.hidden_size}), got {list(units)}")
-    names = [f"{i}: {labels[i]}" if labels is not None else f"sequence {i}" for i in range(len(found))]
+    names = [str(labels[i]) if labels is not None else f"sequence {i}" for i in range(len(found))]
     reason = "static=True" if static else why_static()
     if static is False:
         try:
