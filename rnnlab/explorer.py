@@ -344,7 +344,7 @@ def explore(model, sequences, labels=None, step=None, units=None, t=None, at=Non
     widget whenever ipywidgets imports.
     show: display the result (the widget, or the static figure with plt.show()).
 
-    Returns the widget (a VBox; `.picker`, `.slider`, `.unit_range`, `.output` and `.traces` are its
+    Returns the widget (a VBox; `.picker`, `.slider`, `.play`, `.unit_range`, `.output` and `.traces` are its
     parts) or, for the static picture, the Figure. Assign it (`view = explore(...)`) so that Jupyter
     does not display it a second time.
     """
@@ -396,8 +396,10 @@ def _interactive(layer, found, names, step, units, t, feature_names, show):
 
     first = len(found[0]) - 1 if t is None else min(int(t), len(found[0]) - 1)
     picker = widgets.Dropdown(options=[(name, i) for i, name in enumerate(names)], value=0, description="sequence")
+    # a frame takes a few tenths of a second to draw: redraw when the slider is released (or stepped with
+    # the arrow keys, or by the play button), not for every pixel of a drag, which would queue up frames
     slider = widgets.IntSlider(value=first, min=0, max=len(found[0]) - 1, description="step t",
-                               continuous_update=True)
+                               continuous_update=False)
     play = widgets.Play(value=first, min=0, max=len(found[0]) - 1, interval=400, description="play")
     widgets.jslink((play, "value"), (slider, "value"))
     unit_range = widgets.IntRangeSlider(value=(0, len(units) - 1), min=0, max=len(units) - 1,
