@@ -158,13 +158,22 @@ def read_stamp(venv: Path):
 
 
 def linked_checkout(venv: Path):
-    """The checkout the environment's editable install of this project points at, or None."""
+    """The checkout the environment's editable install of this project points at, or None.
+
+    pip's editable install is a `__editable__.rnn_course-*.pth` file: either a plain path (a checkout
+    folder put on sys.path) or an import of the `__editable___rnn_course_*_finder` module it writes,
+    whose MAPPING names the packages' folders."""
     import re
 
-    for finder in Path(venv).glob("lib/python3*/site-packages/__editable___rnn_course_*_finder.py"):
-        found = re.search(r"'autograder':\s*'([^']+)'", finder.read_text(encoding="utf-8", errors="replace"))
-        if found:
-            return Path(found.group(1)).parent
+    for site in Path(venv).glob("lib/python3*/site-packages"):
+        for pth in site.glob("__editable__.rnn_course-*.pth"):
+            text = pth.read_text(encoding="utf-8", errors="replace").strip()
+            if text and not text.startswith("import"):
+                return Path(text.splitlines()[0].strip())
+        for finder in site.glob("__editable___rnn_course_*_finder.py"):
+            found = re.search(r"'autograder':\s*'([^']+)'", finder.read_text(encoding="utf-8", errors="replace"))
+            if found:
+                return Path(found.group(1)).parent
     return None
 
 

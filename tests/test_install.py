@@ -133,6 +133,11 @@ def test_an_environment_linked_to_another_checkout_is_relinked(tmp_path):
         assert action == expected, why
         assert (str(other) in why) == (expected == "install")
     assert install.linked_checkout(tmp_path / "nothing") is None
+    # a .pth that names a folder (tests/test_readme.py's copy of the repository writes one) wins
+    (site / "__editable__.rnn_course-0.1.0.pth").write_text(f"{here}\n")
+    assert install.linked_checkout(venv) == here
+    (site / "__editable__.rnn_course-0.1.0.pth").write_text("import __editable___rnn_course_0_1_0_finder; x()\n")
+    assert install.linked_checkout(venv) == other
 
 
 def test_this_environment_is_linked_to_this_checkout():
