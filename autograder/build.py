@@ -23,15 +23,30 @@ ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 COURSE = ROOT / "course"
 KEEP_CELL_METADATA = ("nbgrader", "tags")
-KEEP_NB_METADATA = ("kernelspec", "language_info")
+
+
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+
+
+def kernel_language_info(stored_version: str | None = None) -> dict:
+    """The language_info that ipykernel reports, as JupyterLab writes it into an opened notebook.
+
+    Storing exactly this (and KERNELSPEC) means opening and saving an untouched notebook changes
+    nothing. The Python version is the one a notebook already stores, so that normalising on another
+    patch release does not rewrite every notebook; a notebook without one gets this interpreter's."""
+    from ipykernel.ipkernel import IPythonKernel
+
+    info = dict(IPythonKernel.language_info)
+    if stored_version:
+        info["version"] = stored_version
+    return info
 
 
 def normalised(nb) -> nbformat.NotebookNode:
     """A copy of `nb` as solutions/ stores it."""
     nb = nbformat.from_dict(nb)
-    nb.metadata = {k: v for k, v in nb.metadata.items() if k in KEEP_NB_METADATA}
-    if "language_info" in nb.metadata:
-        nb.metadata["language_info"] = {"name": nb.metadata["language_info"].get("name", "python")}
+    stored_version = nb.metadata.get("language_info", {}).get("version")
+    nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": kernel_language_info(stored_version)}
     nb.nbformat, nb.nbformat_minor = 4, 5
     seen = set()
     for n, cell in enumerate(nb.cells):

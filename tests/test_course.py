@@ -1,6 +1,8 @@
 """The nbgrader pipeline: solutions/ is the source, course/ is generated from it and leaks nothing."""
 import re
 import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -121,3 +123,55 @@ def test_readme_course_table_lists_every_notebook_with_its_points():
         auto, manual = _points(solution)
         want = f"{auto:g} auto" + (f" + {manual:g} by hand" if manual else "")
         assert row.rstrip(" |").endswith(want), (row, want)
+
+
+# -- opening and saving an untouched notebook changes nothing ----------------------------------------
+
+@pytest.fixture(scope="module")
+def kernel_info():
+    """What JupyterLab writes into a notebook it opens: the kernel's language_info (kernel_info_reply)
+    and the kernelspec's name, display name and language."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
+
+    km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(tempfile.mkdtemp()) / "kernel-ipc"))
+    km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        reply = kc.kernel_info(reply=True, timeout=60)
+        spec = KernelSpecManager().get_kernel_spec("python3")
+        yield {"language_info": reply["content"]["language_info"],
+               "kernelspec": {"display_name": spec.display_name, "language": spec.language, "name": "python3"}}
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", [p for s in solution_paths() for p in (s, release_of(s))],
+                         ids=lambda p: f"{p.parent.parent.name}/{p.stem}")
+def test_a_notebook_stores_what_jupyterlab_writes_when_it_opens_it(path, kernel_info):
+    stored = load(path)["metadata"]
+    assert stored["kernelspec"] == kernel_info["kernelspec"]
+    running = kernel_info["language_info"]
+    if stored["language_info"].get("version") != running.get("version"):
+        pytest.skip(f"the notebooks store Python {stored['language_info'].get('version')}, this kernel runs "
+                    f"{running.get('version')}: on this Python JupyterLab updates the version when it opens them")
+    assert stored["language_info"] == running
+
+
+@pytest.mark.parametrize("path", [p for s in solution_paths() for p in (s, release_of(s))],
+                         ids=lambda p: f"{p.parent.parent.name}/{p.stem}")
+def test_saving_through_the_jupyter_server_writes_the_same_bytes(path, tmp_path):
+    """JupyterLab saves through the server's contents manager: an untouched notebook comes back byte
+    for byte."""
+    from jupyter_server.services.contents.filemanager import FileContentsManager
+
+    copy = tmp_path / path.name
+    shutil.copy(path, copy)
+    manager = FileContentsManager(root_dir=str(tmp_path))
+    model = manager.get(path.name, content=True, type="notebook")
+    manager.save({"type": "notebook", "format": "json", "content": model["content"]}, path.name)
+    assert copy.read_bytes() == path.read_bytes()
