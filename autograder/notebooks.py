@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 CHECK_METHODS = ("close", "equal", "choice")
+# A solution cell with this tag is a demonstration no grade depends on (e.g. training comparison models):
+# graders skip it, in the reference run and in a submission that holds it unchanged; a learner's Run All,
+# nbgrader validate and nbgrader autograde still run it. (otter-grader's "ignore" cells, the same idea.)
+SKIP_TAG = "skip-when-grading"
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
 
 
@@ -106,6 +110,7 @@ class SolutionCell:
     grade_id: str | None = None
     points: float = 0.0
     cell_type: str = "code"
+    skip: bool = False  # tagged SKIP_TAG: not run when graded
 
     @property
     def hidden_lines(self) -> set[int]:
@@ -150,6 +155,11 @@ class Solution:
         return [c for c in self.cells if c.kind == "manual"]
 
     @property
+    def skipped_sources(self) -> set[str]:
+        """The sources (stripped) of the cells graders skip."""
+        return {c.source.strip() for c in self.cells if c.skip}
+
+    @property
     def grade_ids(self) -> set[str]:
         return {c.grade_id for c in self.cells if c.grade_id}
 
@@ -183,7 +193,9 @@ def load_solution(path: Path) -> Solution:
     for i, cell in enumerate(nb["cells"]):
         kind = classify(cell)
         points = float(nbgrader_meta(cell).get("points", 0) or 0)
-        sol.cells.append(SolutionCell(i, kind, source_of(cell), grade_id(cell), points, cell["cell_type"]))
+        tags = (cell.get("metadata") or {}).get("tags") or []
+        skip = SKIP_TAG in tags and kind == "plain" and grade_id(cell) is None  # a cell no grade is tied to
+        sol.cells.append(SolutionCell(i, kind, source_of(cell), grade_id(cell), points, cell["cell_type"], skip))
     return sol
 
 
@@ -282,7 +294,7 @@ class ProgramCell:
 def solution_program(sol: Solution) -> list[ProgramCell]:
     """The solution notebook's code cells, tests with their references: the trusted run."""
     return [ProgramCell("test" if c.kind == "test" else "code", c.source, c.grade_id or f"cell {c.index + 1}")
-            for c in sol.cells if c.cell_type == "code"]
+            for c in sol.cells if c.cell_type == "code" and not c.skip]
 
 
 def student_program(sol: Solution, nb) -> tuple[list[ProgramCell], list[str]]:
@@ -291,8 +303,10 @@ def student_program(sol: Solution, nb) -> tuple[list[ProgramCell], list[str]]:
     The submission's own code cells run in its order; locked cells (setup, tests) are taken from
     the solution whatever the submission holds, and any the learner deleted are put back after
     the nearest cell that precedes them in the solution (at the start if none does, e.g. the setup
-    cell). Tests run without their references.
+    cell). Tests run without their references. A plain cell that still holds a demonstration the
+    solution tags SKIP_TAG does not run; edited, it runs as the learner's code.
     """
+    skipped = sol.skipped_sources
     by_id = {c.grade_id: c for c in sol.cells if c.grade_id}
     restored_kinds = ("test", "locked")
     program: list[ProgramCell] = []
@@ -318,6 +332,8 @@ def student_program(sol: Solution, nb) -> tuple[list[ProgramCell], list[str]]:
         if sol_cell is not None and gid not in placed:
             placed.add(gid)
             anchor_pos[gid] = len(program) + 1
+        elif sol_cell is None and source_of(cell).strip() in skipped:
+            continue
         program.append(ProgramCell("code", source_of(cell), gid or f"cell {n}"))
 
     for c in sol.cells:

@@ -4,9 +4,9 @@ import re
 
 import pytest
 
-from autograder.notebooks import (GradingInputError, lint_test_cell, load_solution, locate_solution, read_notebook, source_of,
-                                  strip_references, student_program)
-from conftest import SOLUTIONS, gid, load, make_submission, solution_paths
+from autograder.notebooks import (SKIP_TAG, GradingInputError, lint_test_cell, load_solution, locate_solution, read_notebook,
+                                  solution_program, source_of, strip_references, student_program)
+from conftest import SOLUTIONS, gid, load, make_submission, release_of, solution_paths
 
 
 def test_strip_references_removes_every_want():
@@ -36,6 +36,56 @@ def test_solution_test_cells_follow_the_authoring_rules(path):
         assert cell.grade_id.startswith("explain_"), cell.grade_id
     ids = [c.grade_id for c in sol.cells if c.grade_id]
     assert len(ids) == len(set(ids)), "duplicate grade_ids"
+
+
+def _tagged(path):
+    return [(i, c) for i, c in enumerate(load(path)["cells"]) if SKIP_TAG in c.get("metadata", {}).get("tags", [])]
+
+
+@pytest.mark.parametrize("path", solution_paths(), ids=lambda p: p.stem)
+def test_skip_when_grading_tags_sit_only_on_demonstration_cells(path):
+    """A tag on a graded, locked or answer cell would be ignored by the grader: refuse it here instead."""
+    for i, cell in _tagged(path):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        assert cell["cell_type"] == "code" and not meta.get("grade_id") and not meta.get("solution") \
+            and not meta.get("grade"), f"cell {i + 1} of {path.name}: {SKIP_TAG} on a cell that is not a plain demo"
+        assert source_of(cell).strip(), f"cell {i + 1} of {path.name}: an empty cell tagged {SKIP_TAG}"
+
+
+@pytest.mark.parametrize("path", [p for p in solution_paths() if _tagged(p)], ids=lambda p: p.stem)
+def test_tagged_demonstrations_do_not_run_when_graded_unless_edited(path):
+    """Every tagged cell: absent from the reference run and from the released notebook's run; an edited copy
+    runs as the learner's code; every other code cell of the release still runs."""
+    sol = load_solution(path)
+    tagged = {source_of(c).strip() for _, c in _tagged(path)}
+    assert tagged and tagged == sol.skipped_sources
+    assert not tagged & {c.source.strip() for c in solution_program(sol)}
+    released = load(release_of(path))
+    program, _ = student_program(sol, released)
+    ran = [c.source.strip() for c in program]
+    assert not tagged & set(ran)
+    code = [c for c in released["cells"] if c["cell_type"] == "code"]
+    assert len(ran) == len(code) - len(tagged)
+    for i, cell in enumerate(released["cells"]):
+        if source_of(cell).strip() in tagged:
+            edited = json.loads(json.dumps(released))
+            edited["cells"][i]["source"] = source_of(cell) + "\nprint('mine')"
+            program, _ = student_program(sol, edited)
+            assert sum("print('mine')" in c.source for c in program) == 1, f"edited cell {i + 1} should run"
+
+
+def test_a_skip_tag_on_a_graded_cell_is_ignored(first_solution, tmp_path):
+    nb = load(first_solution)
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            cell.setdefault("metadata", {})["tags"] = [SKIP_TAG]
+    (tmp_path / "01_recurrence").mkdir()
+    path = tmp_path / "01_recurrence" / first_solution.name
+    path.write_text(json.dumps(nb))
+    sol = load_solution(path)
+    graded = [c for c in sol.cells if c.grade_id and c.cell_type == "code"]
+    assert graded and not any(c.skip for c in graded)
+    assert {c.label for c in solution_program(sol)} >= {c.grade_id for c in graded}
 
 
 def test_lint_catches_references_outside_want():
