@@ -89,7 +89,7 @@ MEASURED_SECONDS = {
     "test_grade.py::04": 53, "test_valid_answers.py::10": 46, "test_nbgrader_agreement.py": 44,
     "test_classroom.py": 35, "test_classgrade.py": 32, "test_grade.py::07": 31, "test_grade.py::06": 29,
     "test_grade.py::03": 22, "test_grade.py::02": 20, "test_valid_answers.py::08": 20, "test_grade.py": 13,
-    "test_gradescope.py": 13, "test_exchange.py": 12, "test_valid_answers.py::04": 10, "test_browser.py": 60,
+    "test_gradescope.py": 13, "test_exchange.py": 12, "test_valid_answers.py::04": 10, "test_browser.py": 70,
 }
 
 
