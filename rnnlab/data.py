@@ -106,3 +106,15 @@ def digits() -> tuple[torch.Tensor, torch.Tensor]:
     """The 8x8 handwritten digits: (images float32 (1797, 8, 8) in [0, 1] = pixel / 16, labels int64 (1797,) in 0..9)."""
     images, labels = _digits()
     return images.clone(), labels.clone()
+
+
+@lru_cache(maxsize=None)
+def _python_source() -> str:
+    return _text("python_stdlib_slice.txt.gz")
+
+
+def python_source() -> str:
+    """Thirteen pure-Python modules of CPython 3.11.7's standard library, joined: one str of 120,223
+    ASCII characters (96 distinct), for the character-level GRU of notebook 11 (licence: PSF-2.0, see
+    data/README.md). A str is immutable, so the cached text cannot be changed by a caller."""
+    return _python_source()

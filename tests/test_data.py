@@ -110,6 +110,27 @@ def test_digits():
     assert labels.min() == 0 and labels.max() == 9 and labels.bincount().min() >= 170
 
 
+def test_python_source():
+    text = data.python_source()
+    assert isinstance(text, str) and len(text) == 120_223 and text.isascii()
+    assert len(set(text)) == 96 and text.count("\n") == 3520
+    assert text.startswith('"""Text wrapping and filling.')
+    assert "class TextWrapper:" in text and "class Cmd:" in text  # textwrap.py first, cmd.py last
+    assert data.python_source() is text  # cached; a str cannot be changed by a caller
+    compile(text, "python_stdlib_slice", "exec")  # whole modules: the notebook's tokenize-based features need it
+
+
+def test_stdlib_slice_names_the_files_fetch_py_pins():
+    """data/README.md's row lists exactly the modules fetch.py pins, in its order."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fetch", DATA / "fetch.py")
+    fetch = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fetch)
+    row = readme_table()[fetch.STDLIB_FILE]["source"]
+    assert re.findall(r"`(\w+\.py)`", row) == [name for name, _ in fetch.STDLIB_MODULES]
+
+
 def test_loaders_are_deterministic():
     a, b = data.japanese_vowels("test"), data.japanese_vowels("test")
     assert all(torch.equal(x, y) for x, y in zip(a[0], b[0])) and torch.equal(a[1], b[1])

@@ -45,11 +45,20 @@ def test_pyproject_and_readme_state_the_same_licences():
 
 
 def test_every_shipped_dataset_has_a_licence_the_course_can_redistribute():
-    """data/README.md's table: each file's licence is CC BY 4.0 or public domain (no NC, no ND, no unknown)."""
+    """data/README.md's table: each file's licence is CC BY 4.0, public domain or, for the Python source that
+    notebook 11 reads, the PSF License Version 2, whose text data/README.md carries (no NC, no ND, no unknown)."""
     rows = [line.split("|")[1:-1] for line in (ROOT / "data" / "README.md").read_text().splitlines()
             if line.startswith("| `")]
     files = {row[0].strip().strip("`"): row[2] for row in rows}
     assert set(files) == {p.name for p in (ROOT / "data").iterdir() if p.name not in ("README.md", "fetch.py")}
     for name, licence in files.items():
-        assert licence.strip().startswith(("CC BY 4.0", "public domain")), f"{name}: {licence}"
+        assert licence.strip().startswith(("CC BY 4.0", "public domain", "PSF-2.0")), f"{name}: {licence}"
         assert not re.search(r"\bNC\b|\bND\b|NonCommercial|NoDerivatives", licence.split(";")[0]), name
+
+
+def test_the_psf_licence_travels_with_the_python_source():
+    """The PSF licence permits redistribution if its agreement and PSF's copyright notice are retained."""
+    notes = words((ROOT / "data" / "README.md").read_text())
+    assert "PYTHON SOFTWARE FOUNDATION LICENSE VERSION 2" in notes
+    assert "Python Software Foundation; All Rights Reserved" in notes
+    assert "This License Agreement will automatically terminate upon a material breach" in notes
