@@ -14,7 +14,8 @@ from pathlib import Path
 
 CHECK_METHODS = ("close", "equal", "choice")
 # A solution cell with this tag is a demonstration no grade depends on (e.g. training comparison models):
-# graders skip it, in the reference run and in a submission that holds it unchanged; a learner's Run All,
+# graders skip it, in the reference run and in a submission: a plain cell when it is unchanged, a
+# read-only one (not setup, not a test) always; a learner's Run All,
 # nbgrader validate and nbgrader autograde still run it. (otter-grader's "ignore" cells, the same idea.)
 SKIP_TAG = "skip-when-grading"
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
@@ -194,7 +195,9 @@ def load_solution(path: Path) -> Solution:
         kind = classify(cell)
         points = float(nbgrader_meta(cell).get("points", 0) or 0)
         tags = (cell.get("metadata") or {}).get("tags") or []
-        skip = SKIP_TAG in tags and kind == "plain" and grade_id(cell) is None  # a cell no grade is tied to
+        # a demo no grade is tied to: a plain cell, or a read-only one (its source always comes from here)
+        skip = SKIP_TAG in tags and (kind == "plain" and grade_id(cell) is None
+                                     or kind == "locked" and grade_id(cell) not in (None, "setup"))
         sol.cells.append(SolutionCell(i, kind, source_of(cell), grade_id(cell), points, cell["cell_type"], skip))
     return sol
 
@@ -304,9 +307,10 @@ def student_program(sol: Solution, nb) -> tuple[list[ProgramCell], list[str]]:
     the solution whatever the submission holds, and any the learner deleted are put back after
     the nearest cell that precedes them in the solution (at the start if none does, e.g. the setup
     cell). Tests run without their references. A plain cell that still holds a demonstration the
-    solution tags SKIP_TAG does not run; edited, it runs as the learner's code.
+    solution tags SKIP_TAG does not run (edited, it runs as the learner's code); a read-only one
+    tagged so never runs.
     """
-    skipped = sol.skipped_sources
+    skipped = {c.source.strip() for c in sol.cells if c.skip and c.kind == "plain"}
     by_id = {c.grade_id: c for c in sol.cells if c.grade_id}
     restored_kinds = ("test", "locked")
     program: list[ProgramCell] = []
@@ -321,7 +325,8 @@ def student_program(sol: Solution, nb) -> tuple[list[ProgramCell], list[str]]:
             if gid in placed:
                 continue
             placed.add(gid)
-            program.append(_restored(sol_cell))
+            if not sol_cell.skip:
+                program.append(_restored(sol_cell))
             anchor_pos[gid] = len(program)
             continue
         if cell.get("cell_type") != "code":
@@ -337,7 +342,7 @@ def student_program(sol: Solution, nb) -> tuple[list[ProgramCell], list[str]]:
         program.append(ProgramCell("code", source_of(cell), gid or f"cell {n}"))
 
     for c in sol.cells:
-        if c.kind not in restored_kinds or c.grade_id in placed:
+        if c.kind not in restored_kinds or c.grade_id in placed or c.skip:
             continue
         position = 0  # nothing of the solution precedes it (the setup cell): it runs first
         for prev in reversed(sol.cells[: c.index]):

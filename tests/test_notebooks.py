@@ -44,24 +44,30 @@ def _tagged(path):
 
 @pytest.mark.parametrize("path", solution_paths(), ids=lambda p: p.stem)
 def test_skip_when_grading_tags_sit_only_on_demonstration_cells(path):
-    """A tag on a graded, locked or answer cell would be ignored by the grader: refuse it here instead."""
+    """A tag on a test, an answer, a written answer or the setup cell would be ignored by the grader:
+    refuse it here instead. Plain demos and read-only demos (locked, not graded) may carry it."""
     for i, cell in _tagged(path):
         meta = cell.get("metadata", {}).get("nbgrader", {})
-        assert cell["cell_type"] == "code" and not meta.get("grade_id") and not meta.get("solution") \
-            and not meta.get("grade"), f"cell {i + 1} of {path.name}: {SKIP_TAG} on a cell that is not a plain demo"
-        assert source_of(cell).strip(), f"cell {i + 1} of {path.name}: an empty cell tagged {SKIP_TAG}"
+        where = f"cell {i + 1} of {path.name}"
+        assert cell["cell_type"] == "code" and not meta.get("solution") and not meta.get("grade"), \
+            f"{where}: {SKIP_TAG} on a cell that is graded or answered"
+        assert not meta.get("grade_id") or (meta.get("locked") and meta["grade_id"] != "setup"), \
+            f"{where}: {SKIP_TAG} on a cell with a grade_id that is not a read-only demo"
+        assert source_of(cell).strip(), f"{where}: an empty cell tagged {SKIP_TAG}"
 
 
 @pytest.mark.parametrize("path", [p for p in solution_paths() if _tagged(p)], ids=lambda p: p.stem)
 def test_tagged_demonstrations_do_not_run_when_graded_unless_edited(path):
-    """Every tagged cell: absent from the reference run and from the released notebook's run; an edited copy
-    runs as the learner's code; every other code cell of the release still runs."""
+    """Every tagged cell: absent from the reference run and from the released notebook's run; an edited
+    copy of a plain one runs as the learner's code, an edited read-only one is put back and skipped;
+    every other code cell of the release still runs."""
     sol = load_solution(path)
     tagged = {source_of(c).strip() for _, c in _tagged(path)}
     assert tagged and tagged == sol.skipped_sources
     assert not tagged & {c.source.strip() for c in solution_program(sol)}
     released = load(release_of(path))
-    program, _ = student_program(sol, released)
+    program, notes = student_program(sol, released)
+    assert notes == []
     ran = [c.source.strip() for c in program]
     assert not tagged & set(ran)
     code = [c for c in released["cells"] if c["cell_type"] == "code"]
@@ -71,10 +77,18 @@ def test_tagged_demonstrations_do_not_run_when_graded_unless_edited(path):
             edited = json.loads(json.dumps(released))
             edited["cells"][i]["source"] = source_of(cell) + "\nprint('mine')"
             program, _ = student_program(sol, edited)
-            assert sum("print('mine')" in c.source for c in program) == 1, f"edited cell {i + 1} should run"
+            runs = sum("print('mine')" in c.source for c in program)
+            locked = cell.get("metadata", {}).get("nbgrader", {}).get("locked")
+            assert runs == (0 if locked else 1), f"cell {i + 1}: an edited {'read-only' if locked else 'plain'} demo"
+            assert not tagged & {c.source.strip() for c in program}
+            deleted = json.loads(json.dumps(released))
+            del deleted["cells"][i]
+            program, notes = student_program(sol, deleted)
+            assert not tagged & {c.source.strip() for c in program} and not any("put back" in n for n in notes), \
+                f"cell {i + 1}: a deleted demo must not be put back"
 
 
-def test_a_skip_tag_on_a_graded_cell_is_ignored(first_solution, tmp_path):
+def test_a_skip_tag_on_a_graded_cell_or_the_setup_is_ignored(first_solution, tmp_path):
     nb = load(first_solution)
     for cell in nb["cells"]:
         if cell["cell_type"] == "code":
@@ -83,7 +97,7 @@ def test_a_skip_tag_on_a_graded_cell_is_ignored(first_solution, tmp_path):
     path = tmp_path / "01_recurrence" / first_solution.name
     path.write_text(json.dumps(nb))
     sol = load_solution(path)
-    graded = [c for c in sol.cells if c.grade_id and c.cell_type == "code"]
+    graded = [c for c in sol.cells if c.grade_id and c.cell_type == "code" and c.kind != "locked" or c.grade_id == "setup"]
     assert graded and not any(c.skip for c in graded)
     assert {c.label for c in solution_program(sol)} >= {c.grade_id for c in graded}
 
