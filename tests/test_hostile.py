@@ -588,7 +588,7 @@ def _grade_class_help() -> str:
     return run(["python", "-m", "autograder", "grade-class", "--help"], timeout=120).stdout
 
 
-CLASS_TIMEOUT = 20  # s per notebook: eve's hang in the last test is stopped by it
+CLASS_TIMEOUT = 10  # s per notebook: eve's hang in the last test is stopped by it (notebook 01 runs in about 1 s)
 CHEAT = WRONG_PULSE + hostile.MONKEYPATCH + hostile.INPUT_TRANSFORMER
 HANG = hostile.HANG_IN_TEST.replace("@BEFORE@", "")
 

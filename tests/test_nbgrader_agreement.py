@@ -14,7 +14,7 @@ STUDENTS = {"correct": {}, "blank": None, "forgot_b_hh": WRONG_01["forgot_b_hh"]
             "output_as_h_n": WRONG_01["output_as_h_n"][0], "wrong_letters": WRONG_01["wrong_letters"][0]}
 
 
-def test_nbgrader_autograde_agrees_with_the_grader(first_solution, tmp_path):
+def test_nbgrader_autograde_agrees_with_the_grader(first_solution, tmp_path, worker):
     root = tmp_path / "course-root"
     shutil.copytree(SOLUTIONS, root / "solutions")
     shutil.copytree(COURSE, root / "course")
@@ -29,7 +29,7 @@ def test_nbgrader_autograde_agrees_with_the_grader(first_solution, tmp_path):
         else:
             make_submission(first_solution, dest, overrides)
         (dest.parent / "timestamp.txt").write_text("2026-11-22 12:00:00.000000 UTC")
-        result = grade_notebook(dest)
+        result = grade_notebook(dest, worker=worker)  # one warm worker for the class, as grade-class does
         ours[student] = {t.grade_id: t.score for t in result.tests if not t.manual}
 
     proc = run(["nbgrader", "generate_assignment", assignment, "--force"], cwd=root)
