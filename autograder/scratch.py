@@ -19,7 +19,9 @@ course's packages and the test cell itself) comes before a trusted stand-in (`Ch
 call the library to play a correct earlier exercise. Tensors, `@`, `torch.sigmoid`, `F.linear`, `einsum`
 and the rest of PyTorch stay free.
 
-`FORBIDDEN` below is the tested list of what a from-scratch exercise may not call.
+`FORBIDDEN` below is the tested list of what a from-scratch exercise may not call; `CLIPPING` adds
+PyTorch's gradient clipping (`torch.nn.utils.clip_grad_norm_`, `clip_grad_value_` and the helpers they
+are built from), for the exercise that writes clipping by the total norm itself (notebook 11).
 """
 from __future__ import annotations
 
@@ -45,6 +47,11 @@ ESCAPES = {
     "execv": "starts a process", "execve": "starts a process",
 }
 _LAYER_WORDS = ("rnn", "gru", "lstm")
+# Python functions of torch/nn/utils/clip_grad.py (a call into any function of that file is caught; these
+# are the names it is reported by when the call goes through the file's _no_grad wrapper)
+CLIPPING_FILE = "nn/utils/clip_grad.py"
+CLIPPING = frozenset({"clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm",
+                      "clip_grads_with_norm_", "_get_total_norm", "_clip_grads_with_norm_"})
 _KERNEL_PARTS = tuple(f"{os.sep}{name}{os.sep}" for name in ("ipykernel", "IPython", "zmq", "tornado", "jupyter_client"))
 
 _TORCH_DIR = ""
@@ -94,6 +101,11 @@ def _python_route(frame) -> str | None:
         return f"PyTorch's decomposition {code.co_name}"
     elif rel in ("jit/_script.py", "jit/_trace.py") and code.co_name in ("script", "trace", "trace_module"):
         return f"torch.jit.{code.co_name}"
+    elif rel == CLIPPING_FILE and not code.co_name.startswith(("<", "_has_", "_device_")):
+        name = code.co_name
+        if name == "_no_grad_wrapper":  # the decorator around the public functions: name the one it wraps
+            name = getattr(frame.f_locals.get("func"), "__name__", name)
+        return f"torch.nn.utils.{name.lstrip('_') if name.lstrip('_') in CLIPPING else name}"
     elif rel.startswith("ao/nn/") and rel.endswith("rnn.py") and code.co_name == "forward":
         layer = frame.f_locals.get("self")
         return f"{type(layer).__module__}.{type(layer).__name__}"

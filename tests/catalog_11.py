@@ -16,7 +16,8 @@ Scores follow from the case weights of the solution's test cells (visible + hidd
 - test_tbptt_loop (5 points, weights 7.5; two unscored `uses` lines for windows and char_cross_entropy): floats
   0.5, losses vs the reference loop 3, the state passed in 1.5, clipping 1, hidden: one stream 1.5.
 - test_mcq_tbptt, test_mcq_sampling (2 points each): two hidden keys of weight 1 (format checks weigh 0).
-- test_clip_gradients (3 points, weights 5.5): total norm 1, clipped like clip_grad_norm_ 2, below the
+- test_clip_gradients (3 points, weights 5.5, from_scratch="the clipping": a case whose code calls
+  torch.nn.utils' clipping fails): total norm 1, clipped like clip_grad_norm_ 2, below the
   threshold 1, hidden: a parameter without gradient 0.5, four random gradients 1.
 - test_sample (4 points, weights 7): dtype and length 0.5, greedy 1.5, T = 1 2, T = 0.5 1, hidden: another
   model at T = 2 1, a longer prime at T = 0.8 1.
@@ -272,6 +273,15 @@ WRONG = {
         for g in grads:
             g.clamp_(-max_norm, max_norm)''', returned="total")},
         {"test_clip_gradients": 1.09}),
+    # the library's clipping called: from scratch means from scratch, every case fails
+    "shortcut_clip_grad_norm": (
+        {"clip_gradients": "def clip_gradients(parameters, max_norm):\n    return nn.utils.clip_grad_norm_(parameters, max_norm)\n"},
+        {"test_clip_gradients": 0.0}),
+    "shortcut_get_total_norm_and_clip_grads_with_norm": (
+        {"clip_gradients": ("def clip_gradients(parameters, max_norm):\n    params = list(parameters)\n"
+                            "    total = torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None])\n"
+                            "    torch.nn.utils.clip_grads_with_norm_(params, max_norm, total)\n    return total\n")},
+        {"test_clip_gradients": 0.0}),
     # the norm after clipping: the gradients are right, the returned norm is not: 3 of 5.5
     "returns_the_norm_after_clipping": (
         {"clip_gradients": CLIP_GRADIENTS.format(body=CLIP_TOTAL, returned="torch.stack([g.norm() for g in grads]).norm()")},
@@ -361,7 +371,7 @@ def gru_states_and_z(gru, x):
         {"test_best_unit": 0.75}),
 }
 
-FUNDAMENTAL = {"weight_not_transposed", "linear_with_its_default_bias", "streams_interleaved", "targets_not_shifted",
+FUNDAMENTAL = {"shortcut_clip_grad_norm", "shortcut_get_total_norm_and_clip_grads_with_norm", "weight_not_transposed", "linear_with_its_default_bias", "streams_interleaved", "targets_not_shifted",
                "cross_entropy_without_reshape", "sum_not_mean", "log_softmax_over_time", "state_not_detached",
                "retain_graph_instead_of_detach", "state_reset_every_window", "entropy_in_nats", "reset_before_product",
                "z_from_the_reset_block", "z_and_one_minus_z_swapped", "shortcut_states_from_nn_gru", "shortcut_gru_cell_in_the_loop",

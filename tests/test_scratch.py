@@ -334,9 +334,9 @@ FROM_SCRATCH = {
     "09_gate_pictures": {"test_gru_cell_with_gates_matches_torch": "the gates",
                          "test_gates_over_time_reproduces_gru": "the gates"},
     "10_project": {"test_gru_direction_with_gates": "the gates"},
-    "11_char_gru": {"test_gru_states_and_z": "the gates"},
+    "11_char_gru": {"test_gru_states_and_z": "the gates", "test_clip_gradients": "the clipping"},
 }
-LIBRARY_WORDS = ("rnn_tanh", "gru_cell", "_VF", "nn.RNN", "nn.GRU", "RNNCell", "GRUCell", "torch.gru", "getattr(")
+LIBRARY_WORDS = ("clip_grad", "clip_grads", "get_total_norm", "rnn_tanh", "gru_cell", "_VF", "nn.RNN", "nn.GRU", "RNNCell", "GRUCell", "torch.gru", "getattr(")
 
 
 def test_the_from_scratch_exercises_are_the_listed_ones():
@@ -362,3 +362,42 @@ def test_each_from_scratch_exercise_has_a_catalogued_shortcut_that_scores_zero(a
         shortcuts = [name for name, (overrides, changed) in wrong.items() if changed.get(test) == 0
                      and any(word in src for src in overrides.values() for word in LIBRARY_WORDS)]
         assert shortcuts, f"{test}: no catalogued answer that calls the library layer and scores 0"
+
+
+# notebook 11's clipping exercise: every way into torch.nn.utils' clipping that we know of is caught and named
+CLIP_SHORTCUTS = {
+    "clip_grad_norm_": ("return nn.utils.clip_grad_norm_(parameters, max_norm)", "torch.nn.utils.clip_grad_norm_"),
+    "module_path": ("from torch.nn.utils.clip_grad import clip_grad_norm_ as c\n    return c(parameters, max_norm)",
+                    "torch.nn.utils.clip_grad_norm_"),
+    "deprecated_alias": ("import warnings\n    with warnings.catch_warnings():\n        warnings.simplefilter('ignore')\n"
+                         "        return nn.utils.clip_grad_norm(parameters, max_norm)", "torch.nn.utils.clip_grad_norm"),
+    "total_then_scale": ("ps = list(parameters)\n    t = torch.nn.utils.get_total_norm([p.grad for p in ps])\n"
+                         "    torch.nn.utils.clip_grads_with_norm_(ps, max_norm, t)\n    return t", "torch.nn.utils.get_total_norm"),
+    "value_clipping": ("ps = list(parameters)\n    nn.utils.clip_grad_value_(ps, max_norm)\n"
+                       "    return torch.stack([p.grad.norm() for p in ps]).norm()", "torch.nn.utils.clip_grad_value_"),
+}
+HONEST_CLIP = ("grads = [p.grad for p in parameters if p.grad is not None]\n"
+               "    total = torch.linalg.vector_norm(torch.stack([g.norm() for g in grads]))\n"
+               "    if total > max_norm:\n        with torch.no_grad():\n            torch._foreach_mul_(grads, float(max_norm / (total + 1e-6)))\n"
+               "    return total")
+
+
+def _clip_violations(body: str) -> list[str]:
+    namespace = {"torch": torch, "nn": torch.nn}
+    exec(compile(f"def clip_gradients(parameters, max_norm):\n    {body}\n", ANSWER_CELL, "exec"), namespace)
+    p = torch.nn.Parameter(torch.zeros(3))
+    p.grad = torch.tensor([3.0, 4.0, 12.0])
+    with Guard("the clipping", trusted_files={TEST_CELL}) as guard:
+        namespace["clip_gradients"](iter([p]), 1.0)
+    return guard.violations
+
+
+@pytest.mark.parametrize("name", sorted(CLIP_SHORTCUTS))
+def test_every_route_into_library_clipping_is_caught(name):
+    body, named = CLIP_SHORTCUTS[name]
+    violations = _clip_violations(body)
+    assert violations and named in violations[0] and violations[0].endswith("write the clipping yourself"), violations
+
+
+def test_clipping_written_with_tensor_operations_passes_the_guard():
+    assert _clip_violations(HONEST_CLIP) == []
