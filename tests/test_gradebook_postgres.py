@@ -1,0 +1,285 @@
+"""The gradebook in PostgreSQL: grade-class and nbgrader share it through CourseDirectory.db_url.
+
+nbgrader_config.py reads the gradebook's URL from AUTOGRADER_DB_URL (SQLite in grading/ without it).
+One PostgreSQL server for the module, started from Debian's binaries in a temporary folder (initdb,
+then `postgres` on a Unix socket in that folder, no TCP), stopped by its PID and removed at the end.
+A course copy is pointed at it; a small class of notebook 01 is graded with `python -m autograder
+grade-class` and read back with `nbgrader export`; then two graders record at once while nbgrader
+exports, and nothing is lost or doubled.
+"""
+from __future__ import annotations
+
+import csv
+import glob
+import json
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from catalog import WRONG_01
+from conftest import COURSE, ROOT, SOLUTIONS, VENV_BIN, make_submission, run
+
+pytestmark = pytest.mark.slow
+
+ASSIGNMENT = "01_recurrence"
+NAME = "01_the_rnn_recurrence"
+PYTHON = str(VENV_BIN / "python")
+ROLE = "grader"
+
+
+def _server_binaries() -> Path | None:
+    """The folder with initdb and postgres: on PATH, else Debian's newest /usr/lib/postgresql/N/bin."""
+    found = shutil.which("initdb")
+    candidates = [Path(found).parent] if found else []
+    candidates += [Path(p) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"),
+                                           key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit() else 0,
+                                           reverse=True)]
+    for folder in candidates:
+        if (folder / "initdb").is_file() and (folder / "postgres").is_file():
+            return folder
+    return None
+
+
+def _server_user() -> str | None:
+    """PostgreSQL refuses to run as root: as root, the `postgres` account runs it; else we do."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        return pwd.getpwnam("postgres").pw_name
+    except KeyError:
+        pytest.skip("running as root and there is no `postgres` user to run PostgreSQL as "
+                    "(apt-get install postgresql creates it)")
+
+
+class Server:
+    def __init__(self, folder: Path):
+        self.folder = folder  # also the Unix socket's folder
+
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg2://{ROLE}@/{database}?host={self.folder}"
+
+    def connect(self, database: str = "postgres"):
+        import psycopg2
+
+        return psycopg2.connect(host=str(self.folder), user=ROLE, dbname=database, connect_timeout=5)
+
+    def create_database(self, name: str) -> str:
+        conn = self.connect()
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            conn.close()
+        return self.url(name)
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """A PostgreSQL server of our own for this module: started, then stopped by PID and removed."""
+    pytest.importorskip("psycopg2", reason="psycopg2 (requirements.txt) is needed to talk to PostgreSQL")
+    binaries = _server_binaries()
+    if binaries is None:
+        pytest.skip("PostgreSQL's server binaries (initdb, postgres) are not installed: "
+                    "apt-get install postgresql (Debian) to run this test")
+    user = _server_user()
+    folder = Path(tempfile.mkdtemp(prefix="autograder-pg-"))
+    proc = None
+    log = folder / "server.log"
+    try:
+        if user:
+            shutil.chown(folder, user=user, group=pwd.getpwnam(user).pw_gid)
+        folder.chmod(0o700)
+        data = folder / "data"
+        init = subprocess.run([str(binaries / "initdb"), "-D", str(data), "-U", ROLE, "--auth=trust",
+                               "-E", "UTF8", "--no-sync", "--no-instructions"],
+                              user=user, capture_output=True, text=True, timeout=120, cwd=folder)
+        assert init.returncode == 0, f"initdb failed:\n{init.stdout}\n{init.stderr}"
+        with open(log, "wb") as out:
+            proc = subprocess.Popen([str(binaries / "postgres"), "-D", str(data), "-k", str(folder),
+                                     "-c", "listen_addresses=", "-c", "fsync=off", "-c", "max_connections=50"],
+                                    user=user, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    cwd=folder)
+        server = Server(folder)
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"PostgreSQL stopped at start ({proc.returncode}):\n{log.read_text()[-3000:]}")
+            try:
+                server.connect().close()
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        yield server
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGINT)  # PostgreSQL's "fast" shutdown: its children end with it
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=30)
+        shutil.rmtree(folder, ignore_errors=True)
+    assert proc.returncode == 0, f"PostgreSQL did not shut down cleanly:\n{log}"
+
+
+def course_copy(root: Path, url: str) -> dict:
+    """A copy of the course (notebook 01 only) whose gradebook is the database at `url`; returns the
+    environment its commands run with."""
+    shutil.copytree(SOLUTIONS / ASSIGNMENT, root / "solutions" / ASSIGNMENT)
+    shutil.copytree(COURSE / ASSIGNMENT, root / "course" / ASSIGNMENT)
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    env = {"AUTOGRADER_DB_URL": url}
+    proc = run(["nbgrader", "generate_assignment", ASSIGNMENT, "--force"], cwd=root, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return env
+
+
+def submit(submitted: Path, student: str, kind: str) -> None:
+    dest = submitted / student / ASSIGNMENT / f"{NAME}.ipynb"
+    first = SOLUTIONS / ASSIGNMENT / f"{NAME}.ipynb"
+    if kind == "honest":
+        make_submission(first, dest)
+    elif kind == "blank":
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(COURSE / ASSIGNMENT / f"{NAME}.ipynb", dest)
+    else:
+        make_submission(first, dest, WRONG_01[kind][0])
+
+
+def grade_class_cmd(root: Path, submitted: Path, *extra: str) -> list[str]:
+    return [PYTHON, "-m", "autograder", "grade-class", str(submitted), "--solutions", str(root / "solutions"),
+            "--quiet", *extra]
+
+
+def grader_scores(out: Path) -> dict[str, float]:
+    """{student: points} as the grader's results say (notebook 01 is the assignment's only notebook)."""
+    scores = {}
+    for path in (out / "results").glob(f"*/{ASSIGNMENT}/{NAME}.json"):
+        data = json.loads(path.read_text())
+        if data["extra_data"]["status"] != "missing":
+            scores[path.parts[-3]] = data["score"]
+    return scores
+
+
+def export(root: Path, env: dict, to: Path) -> dict[str, dict]:
+    proc = run(["nbgrader", "export", f"--to={to}"], cwd=root, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(to, newline="") as fh:
+        return {row["student_id"]: row for row in csv.DictReader(fh) if row["assignment"] == ASSIGNMENT}
+
+
+def counts(server: Server, database: str) -> dict[str, int]:
+    conn = server.connect(database)
+    try:
+        with conn.cursor() as cur:
+            found = {}
+            for table in ("student", "submitted_assignment", "submitted_notebook", "grade", "comment"):
+                cur.execute(f"SELECT count(*) FROM {table}")
+                found[table] = cur.fetchone()[0]
+            return found
+    finally:
+        conn.close()
+
+
+def test_a_class_graded_into_postgres_reads_back_with_nbgrader_export(postgres, tmp_path):
+    root = tmp_path / "course-root"
+    env = course_copy(root, postgres.create_database("class_one"))
+    submitted = root / "grading" / "submitted"
+    for student, kind in [("honest", "honest"), ("blank", "blank"), ("wrong", "forgot_b_hh")]:
+        submit(submitted, student, kind)
+
+    started = time.monotonic()
+    proc = run(grade_class_cmd(root, submitted, "--workers", "2"), env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "recorded in nbgrader's gradebook with feedback: 3" in proc.stdout, proc.stdout + proc.stderr
+    assert "could not" not in proc.stderr, proc.stderr
+    print(f"grade-class, 3 submissions into PostgreSQL: {time.monotonic() - started:.1f} s")
+    assert not (root / "grading" / "gradebook.db").exists()  # PostgreSQL, not the SQLite default
+
+    ours = grader_scores(root / "grading")
+    assert ours["honest"] == 19 and ours["blank"] < ours["wrong"] == pytest.approx(19 - 3 + 0.5)
+    with open(root / "grading" / "class-grades.csv", newline="") as fh:
+        class_csv = {row["student"]: row for row in csv.DictReader(fh)}
+    exported = export(root, env, tmp_path / "export.csv")
+    assert sorted(exported) == ["blank", "honest", "wrong"]
+    for student, points in ours.items():
+        row = exported[student]
+        # nothing graded by hand yet: nbgrader's score is exactly the autograder's
+        assert float(row["score"]) == pytest.approx(points) == float(class_csv[student]["auto_score"])
+        assert float(row["max_score"]) == float(class_csv[student]["total_max"]) == 22
+        page = root / "grading" / "feedback" / student / ASSIGNMENT / f"{NAME}.html"
+        assert "BEGIN HIDDEN TESTS" not in page.read_text()
+
+    # a re-run finds the grades recorded in PostgreSQL and does nothing again
+    before = counts(postgres, "class_one")
+    proc = run(grade_class_cmd(root, submitted), env=env)
+    assert proc.returncode == 0 and "0 graded now, 3 unchanged" in proc.stdout, proc.stdout + proc.stderr
+    assert "recorded" not in proc.stdout.splitlines()[-1]
+    assert counts(postgres, "class_one") == before
+
+
+def test_two_graders_and_an_export_at_once(postgres, tmp_path):
+    """Two grade-class runs on disjoint students (their own submitted/ and --out folders, one course and
+    one gradebook) record at the same time while `nbgrader export` reads the gradebook in a loop."""
+    root = tmp_path / "course-root"
+    env = course_copy(root, postgres.create_database("class_two"))
+    sections = {"a": [("ann", "honest"), ("abe", "transposed_weights")],
+                "b": [("bea", "forgot_b_hh"), ("bob", "blank")]}
+    for section, students in sections.items():
+        for student, kind in students:
+            submit(root / f"section-{section}", student, kind)
+
+    procs: dict[str, subprocess.Popen] = {}
+    exports: list[tuple[int, str]] = []
+    full_env = dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}", **env)
+    try:
+        for section in sections:
+            procs[section] = subprocess.Popen(
+                grade_class_cmd(root, root / f"section-{section}", "--workers", "1", "--out",
+                                str(root / f"out-{section}")),
+                cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        n = 0
+        while any(p.poll() is None for p in procs.values()):
+            n += 1
+            proc = run(["nbgrader", "export", f"--to={tmp_path / f'during-{n}.csv'}"], cwd=root, env=env)
+            exports.append((proc.returncode, proc.stderr[-2000:]))
+        outputs = {section: p.communicate(timeout=600) for section, p in procs.items()}
+    finally:
+        for p in procs.values():  # stopped by their own PIDs (an interrupted grade-class stops its workers)
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+                try:
+                    p.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+    for section, (stdout, stderr) in outputs.items():
+        assert procs[section].returncode == 0, stderr[-3000:]
+        assert "recorded in nbgrader's gradebook with feedback: 2" in stdout, stdout + stderr
+        assert "could not" not in stderr, stderr
+    assert exports and all(code == 0 for code, _ in exports), exports
+    print(f"nbgrader export ran {len(exports)} times while the two graders ran")
+
+    ours = {**grader_scores(root / "out-a"), **grader_scores(root / "out-b")}
+    assert sorted(ours) == ["abe", "ann", "bea", "bob"]
+    exported = export(root, env, tmp_path / "after.csv")
+    assert sorted(exported) == sorted(ours)
+    for student, points in ours.items():
+        assert float(exported[student]["score"]) == pytest.approx(points), student
+    found = counts(postgres, "class_two")
+    per_submission = found["grade"] // 4
+    assert (found["student"], found["submitted_assignment"], found["submitted_notebook"]) == (4, 4, 4)
+    assert found["grade"] == 4 * per_submission and found["comment"] % 4 == 0  # nothing doubled
+    for section, students in sections.items():
+        for student, _ in students:
+            assert (root / "grading" / "feedback" / student / ASSIGNMENT / f"{NAME}.html").is_file()
