@@ -283,3 +283,28 @@ def test_two_graders_and_an_export_at_once(postgres, tmp_path):
     for section, students in sections.items():
         for student, _ in students:
             assert (root / "grading" / "feedback" / student / ASSIGNMENT / f"{NAME}.html").is_file()
+
+
+def test_a_gradebook_out_of_reach_loses_no_grades(postgres, tmp_path):
+    """With the database out of reach grade-class still grades and writes its CSV, says why nothing was
+    recorded, and the next run records everything without grading again."""
+    root = tmp_path / "course-root"
+    env = course_copy(root, postgres.create_database("class_three"))
+    submitted = root / "grading" / "submitted"
+    submit(submitted, "honest", "honest")
+    submit(submitted, "wrong", "forgot_b_hh")
+    away = {"AUTOGRADER_DB_URL": f"postgresql+psycopg2://{ROLE}:s3cret@/no_such_db?host={postgres.folder}"}
+    proc = run(grade_class_cmd(root, submitted, "--workers", "2"), env=away)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "s3cret" not in proc.stdout + proc.stderr  # the URL is shown without its password
+    said = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(said) == 1 and 'database "no_such_db" does not exist' in said[0], proc.stderr  # said once
+    assert "NOT recorded in nbgrader's gradebook (it could not be reached): 2 submissions" in proc.stdout
+    with open(root / "grading" / "class-grades.csv", newline="") as fh:
+        assert {row["student"]: row["auto_score"] for row in csv.DictReader(fh)} == {"honest": "19", "wrong": "16.5"}
+
+    proc = run(grade_class_cmd(root, submitted), env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "0 graded now, 2 unchanged" in proc.stdout and "with feedback: 2" in proc.stdout, proc.stdout
+    exported = export(root, env, tmp_path / "export.csv")
+    assert {s: float(row["score"]) for s, row in exported.items()} == {"honest": 19, "wrong": 16.5}
