@@ -104,10 +104,14 @@ def postgres():
         assert init.returncode == 0, f"initdb failed:\n{init.stdout}\n{init.stderr}"
         with open(log, "wb") as out:
             proc = subprocess.Popen([str(binaries / "postgres"), "-D", str(data), "-k", str(folder),
-                                     "-c", "listen_addresses=", "-c", "fsync=off", "-c", "max_connections=50"],
+                                     "-c", "listen_addresses=", "-c", "fsync=off", "-c", "max_connections=50",
+                                     # each connection and its end in the log, with the client's name
+                                     "-c", "log_connections=on", "-c", "log_disconnections=on",
+                                     "-c", "log_line_prefix=%m %p "],
                                     user=user, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     cwd=folder)
         server = Server(folder)
+        server.log = log
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
@@ -178,6 +182,29 @@ def export(root: Path, env: dict, to: Path) -> dict[str, dict]:
         return {row["student_id"]: row for row in csv.DictReader(fh) if row["assignment"] == ASSIGNMENT}
 
 
+def sessions_of(log: Path, database: str) -> dict[str, list[tuple[str, str]]]:
+    """{application name: [(start, end) of each of its sessions on `database`]}, in order, from the
+    server's log (log_connections, log_disconnections; each line starts with its time and backend PID)."""
+    started, sessions = {}, {}
+    for line in log.read_text().splitlines():
+        parts = line.split(" ", 4)
+        if len(parts) < 5:
+            continue
+        when, pid, text = f"{parts[0]} {parts[1]}", parts[3], parts[4]
+        if "connection authorized:" in text and f"database={database} " in text + " ":
+            name = text.rsplit("application_name=", 1)[-1].split()[0] if "application_name=" in text else ""
+            started[pid] = (name, when)
+        elif "disconnection:" in text and pid in started:
+            name, start = started.pop(pid)
+            sessions.setdefault(name, []).append((start, when))
+    return sessions
+
+
+def grade_cells() -> int:
+    nb = json.loads((SOLUTIONS / ASSIGNMENT / f"{NAME}.ipynb").read_text())
+    return sum(bool(c.get("metadata", {}).get("nbgrader", {}).get("grade")) for c in nb["cells"])
+
+
 def counts(server: Server, database: str) -> dict[str, int]:
     conn = server.connect(database)
     try:
@@ -244,10 +271,11 @@ def test_two_graders_and_an_export_at_once(postgres, tmp_path):
     full_env = dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}", **env)
     try:
         for section in sections:
+            named = dict(full_env, AUTOGRADER_DB_URL=f"{env['AUTOGRADER_DB_URL']}&application_name=grader-{section}")
             procs[section] = subprocess.Popen(
                 grade_class_cmd(root, root / f"section-{section}", "--workers", "1", "--out",
                                 str(root / f"out-{section}")),
-                cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                cwd=ROOT, env=named, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         n = 0
         while any(p.poll() is None for p in procs.values()):
             n += 1
@@ -276,13 +304,15 @@ def test_two_graders_and_an_export_at_once(postgres, tmp_path):
     assert sorted(exported) == sorted(ours)
     for student, points in ours.items():
         assert float(exported[student]["score"]) == pytest.approx(points), student
-    found = counts(postgres, "class_two")
-    per_submission = found["grade"] // 4
+    found = counts(postgres, "class_two")  # nothing doubled, nothing lost
     assert (found["student"], found["submitted_assignment"], found["submitted_notebook"]) == (4, 4, 4)
-    assert found["grade"] == 4 * per_submission and found["comment"] % 4 == 0  # nothing doubled
+    assert found["grade"] == 4 * grade_cells() and found["comment"] % 4 == 0, found
     for section, students in sections.items():
         for student, _ in students:
             assert (root / "grading" / "feedback" / student / ASSIGNMENT / f"{NAME}.html").is_file()
+    # the two graders did use the gradebook at the same moment while recording, not one after the other
+    sessions = {name: ours[2:] for name, ours in sessions_of(postgres.log, "class_two").items()}  # (past check, roster)
+    assert any(a0 < b1 and b0 < a1 for a0, a1 in sessions["grader-a"] for b0, b1 in sessions["grader-b"]), sessions
 
 
 def test_a_gradebook_out_of_reach_loses_no_grades(postgres, tmp_path):
