@@ -3,7 +3,7 @@
 nbgrader_config.py reads the gradebook's URL from AUTOGRADER_DB_URL (SQLite in grading/ without it).
 One PostgreSQL server for the module, started from Debian's binaries in a temporary folder (initdb,
 then `postgres` on a Unix socket in that folder, no TCP), stopped by its PID and removed at the end.
-A course copy is pointed at it; a small class of notebook 01 is graded with `python -m autograder
+The tests that use it are slow; the first ones, quick, need no server. A course copy is pointed at it; a small class of notebook 01 is graded with `python -m autograder
 grade-class` and read back with `nbgrader export`; then two graders record at once while nbgrader
 exports, and nothing is lost or doubled.
 """
@@ -25,8 +25,6 @@ import pytest
 
 from catalog import WRONG_01
 from conftest import COURSE, ROOT, SOLUTIONS, VENV_BIN, make_submission, run
-
-pytestmark = pytest.mark.slow
 
 ASSIGNMENT = "01_recurrence"
 NAME = "01_the_rnn_recurrence"
@@ -136,6 +134,45 @@ def postgres():
     assert proc.returncode == 0, f"PostgreSQL did not shut down cleanly:\n{log}"
 
 
+def test_the_gradebook_is_sqlite_unless_AUTOGRADER_DB_URL_names_another(tmp_path, monkeypatch):
+    from autograder import classroom
+
+    urls = {}
+    for case, value in [("default", None), ("empty", ""), ("postgres", "postgresql+psycopg2://grader@/gb?host=/run/pg")]:
+        root = tmp_path / case
+        root.mkdir()
+        shutil.copy(ROOT / "nbgrader_config.py", root)
+        if value is None:
+            monkeypatch.delenv("AUTOGRADER_DB_URL", raising=False)
+        else:
+            monkeypatch.setenv("AUTOGRADER_DB_URL", value)
+        urls[case] = classroom._coursedir(classroom._config(root.resolve()), root.resolve(), "-", "-").db_url
+    for case in ("default", "empty"):  # (an empty variable is no URL)
+        assert urls[case] == f"sqlite:///{tmp_path / case / 'grading' / 'gradebook.db'}"
+    assert urls["postgres"] == "postgresql+psycopg2://grader@/gb?host=/run/pg"
+
+
+def test_an_unreachable_gradebook_is_one_line_without_its_password(tmp_path, monkeypatch):
+    from autograder import classroom
+
+    assert classroom.shown_url("postgresql+psycopg2://grader:s3cret@db.example/gb") == \
+        "postgresql+psycopg2://grader:***@db.example/gb"
+    assert classroom.shown_url("sqlite:////tmp/gradebook.db") == "sqlite:////tmp/gradebook.db"
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    monkeypatch.setenv("AUTOGRADER_DB_URL", "postgresql+nosuchdriver://grader:s3cret@/gb")
+    with pytest.raises(classroom.ClassroomError) as caught:
+        classroom.check_gradebook(tmp_path)
+    message = str(caught.value)
+    assert "cannot reach the gradebook postgresql+nosuchdriver://grader:***@/gb: " in message
+    assert "s3cret" not in message and "\n" not in message
+    monkeypatch.delenv("AUTOGRADER_DB_URL")
+    other = tmp_path / "fresh"
+    other.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", other)
+    classroom.check_gradebook(other)  # an SQLite gradebook not made yet: fine, and still not made
+    assert not (other / "grading" / "gradebook.db").exists()
+
+
 def course_copy(root: Path, url: str) -> dict:
     """A copy of the course (notebook 01 only) whose gradebook is the database at `url`; returns the
     environment its commands run with."""
@@ -218,6 +255,7 @@ def counts(server: Server, database: str) -> dict[str, int]:
         conn.close()
 
 
+@pytest.mark.slow
 def test_a_class_graded_into_postgres_reads_back_with_nbgrader_export(postgres, tmp_path):
     root = tmp_path / "course-root"
     env = course_copy(root, postgres.create_database("class_one"))
@@ -255,6 +293,7 @@ def test_a_class_graded_into_postgres_reads_back_with_nbgrader_export(postgres, 
     assert counts(postgres, "class_one") == before
 
 
+@pytest.mark.slow
 def test_two_graders_and_an_export_at_once(postgres, tmp_path):
     """Two grade-class runs on disjoint students (their own submitted/ and --out folders, one course and
     one gradebook) record at the same time while `nbgrader export` reads the gradebook in a loop."""
@@ -315,6 +354,7 @@ def test_two_graders_and_an_export_at_once(postgres, tmp_path):
     assert any(a0 < b1 and b0 < a1 for a0, a1 in sessions["grader-a"] for b0, b1 in sessions["grader-b"]), sessions
 
 
+@pytest.mark.slow
 def test_a_gradebook_out_of_reach_loses_no_grades(postgres, tmp_path):
     """With the database out of reach grade-class still grades and writes its CSV, says why nothing was
     recorded, and the next run records everything without grading again."""
