@@ -33,12 +33,16 @@ ROLE = "grader"
 
 
 def _server_binaries() -> Path | None:
-    """The folder with initdb and postgres: on PATH, else Debian's newest /usr/lib/postgresql/N/bin."""
-    found = shutil.which("initdb")
-    candidates = [Path(found).parent] if found else []
-    candidates += [Path(p) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"),
-                                           key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit() else 0,
-                                           reverse=True)]
+    """The folder with initdb and postgres: AUTOGRADER_PG_BIN if set, else on PATH, else Debian's newest
+    /usr/lib/postgresql/N/bin."""
+    if os.environ.get("AUTOGRADER_PG_BIN"):
+        candidates = [Path(os.environ["AUTOGRADER_PG_BIN"])]
+    else:
+        found = shutil.which("initdb")
+        candidates = [Path(found).resolve().parent] if found else []  # (Debian links them into /usr/local/bin)
+        debian = glob.glob("/usr/lib/postgresql/*/bin")
+        candidates += sorted((Path(p) for p in debian), reverse=True,
+                             key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0)
     for folder in candidates:
         if (folder / "initdb").is_file() and (folder / "postgres").is_file():
             return folder
