@@ -10,7 +10,10 @@ workers (one `import torch` per worker, not per submission). For each it writes
 and, unless --no-gradebook, records the scores in nbgrader's gradebook (formgrader shows them and
 instructors add manual grades there) and writes each student's HTML feedback (no hidden tests).
 With the gradebook, every student on its roster gets a row for every assignment graded, a
-"missing" one when they have no submission.
+"missing" one when they have no submission. The gradebook is the course's (`CourseDirectory.db_url`:
+SQLite in grading/ unless AUTOGRADER_DB_URL names another database, e.g. PostgreSQL, which several
+graders can write at once); when it cannot be reached the run grades anyway, says so once, and
+records nothing: the next run records those submissions without grading them again.
 
 A run can be interrupted and started again: a result is reused when the submission file, the
 solution, the grader's code, the limits and torch are all unchanged (its fingerprint), so nothing
@@ -163,13 +166,21 @@ def grade_class(submitted, out=None, workers: int | None = None, assignments: li
     out = Path(out) if out else course_root / "grading"
     limits = limits or Limits()
     workers = max(1, workers or os.cpu_count() or 1)
-    roster = []
+    roster, unreachable = [], ""
     if gradebook:  # everyone enrolled gets a row, a "missing" one without a submission
         from . import classroom
         try:
-            roster = classroom.roster(course_root)
-        except Exception as exc:
-            print(f"grade-class: could not read the students in nbgrader's gradebook: {exc}", file=log)
+            classroom.check_gradebook(course_root)
+        except Exception as exc:  # grade anyway: the results keep no `recorded` mark, the next run records them
+            unreachable = str(exc)
+            print(f"grade-class: {unreachable}; grading without it (nothing is recorded and no feedback is "
+                  f"written this run: run grade-class again once the gradebook can be reached)", file=log)
+        else:
+            try:
+                roster = classroom.roster(course_root)
+            except Exception as exc:
+                print(f"grade-class: could not read the students in nbgrader's gradebook: "
+                      f"{classroom.describe_error(exc)}", file=log)
     tasks = discover(submitted, solutions, assignments, roster)
     if not tasks:
         raise GradingInputError(f"{submitted}: no submissions found (expected <student>/<assignment>/<notebook>.ipynb "
@@ -240,12 +251,13 @@ def grade_class(submitted, out=None, workers: int | None = None, assignments: li
             w.stop()
 
     recorded, refreshed, states = [], [], {}
-    if gradebook:
+    if gradebook and not unreachable:
         recorded, refreshed, states = record_all(course_root, submitted, tasks, results_dir, graded_pairs, log)
     rows = write_csv(tasks, results_dir, out / "class-grades.csv", states)
+    not_recorded = len({(t.student, t.assignment) for t in tasks if t.path is not None}) if unreachable else 0
     return {"submissions": len(tasks), "graded": len(todo), "reused": reused, "rows": rows,
             "csv": str(out / "class-grades.csv"), "recorded": recorded, "feedback_refreshed": refreshed,
-            "seconds": round(time.monotonic() - started, 1)}
+            "not_recorded": not_recorded, "seconds": round(time.monotonic() - started, 1)}
 
 
 CSV_TOTALS = ["auto_score", "auto_max", "manual_score", "manual_max", "total_score", "total_max"]
@@ -306,7 +318,8 @@ def write_csv(tasks: list[Task], results_dir: Path, path: Path, states: dict | N
 
 
 def record_all(course_root: Path, submitted: Path, tasks, results_dir: Path, fresh: set, log):
-    """Put the scores in nbgrader's gradebook and write feedback (serially: one SQLite database).
+    """Put the scores in nbgrader's gradebook and write feedback (one submission after another: nbgrader
+    changes the working directory while it converts; other processes may use a database server at once).
 
     A pair is recorded when it was graded in this run or its results carry no `recorded` mark (an
     interrupted run); the mark is written after nbgrader has the scores. Then the feedback follows
@@ -400,6 +413,9 @@ def summary_text(summary: dict) -> str:
              f"gradebook CSV: {summary['csv']} ({summary['rows']} rows: one per student and assignment)"]
     if summary["recorded"]:
         lines.append(f"recorded in nbgrader's gradebook with feedback: {len(summary['recorded'])} submissions")
+    if summary.get("not_recorded"):
+        lines.append(f"NOT recorded in nbgrader's gradebook (it could not be reached): {summary['not_recorded']} "
+                     "submissions; run grade-class again to record them")
     if summary.get("feedback_refreshed"):
         lines.append(f"feedback rewritten after grades changed in the gradebook: "
                      f"{len(summary['feedback_refreshed'])} submissions")

@@ -37,8 +37,15 @@ gradebook_states(course_root, pairs) -> {(student, assignment): GradebookState}
     does (e.g. an explanation graded in formgrader), so grade-class can rewrite exactly the feedback
     that has gone stale.
 
-Calls are meant to be serial (one SQLite gradebook); nbgrader changes the working directory while it
-converts (to the course root) and restores it.
+check_gradebook(course_root)
+    Connects to the course's gradebook and disconnects (creating nothing): raises if it is out of reach.
+
+The gradebook is wherever the course's configuration puts it (`CourseDirectory.db_url`; nbgrader_config.py
+reads AUTOGRADER_DB_URL and defaults to SQLite in grading/): the same database nbgrader's own commands
+and formgrader use. Calls from one process are meant to be serial (nbgrader changes the working
+directory while it converts, to the course root, and restores it); with a database server such as
+PostgreSQL, several processes (graders on disjoint students, formgrader, `nbgrader export`) can use
+the gradebook at once. Error messages show the gradebook's URL without its password (shown_url).
 """
 from __future__ import annotations
 
@@ -291,10 +298,11 @@ def _require_assignment(course_root: Path, assignment: str, log: "_captured") ->
         with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
             gb.find_assignment(assignment)
     except MissingEntry:
-        raise ClassroomError(f"assignment {assignment!r} is not in the gradebook {coursedir.db_url} "
+        raise ClassroomError(f"assignment {assignment!r} is not in the gradebook {shown_url(coursedir.db_url)} "
                              f"(run `nbgrader generate_assignment {assignment}` first)") from None
     except Exception as exc:
-        raise ClassroomError(f"cannot open the gradebook {coursedir.db_url}: {exc}\n{log.errors()}") from None
+        raise ClassroomError(f"cannot open the gradebook {shown_url(coursedir.db_url)}: {describe_error(exc)}\n"
+                             f"{log.errors()}") from None
 
 
 def _unreadable(path: Path, graded: bool) -> str:
@@ -444,6 +452,48 @@ def feedback(course_root: Path, student: str, assignment: str) -> list[Path]:
 
 
 # -- reading the gradebook ---------------------------------------------------------------------------
+
+def shown_url(url: str) -> str:
+    """A database URL fit for a message: its password (if any) hidden."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", str(url))
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line saying what went wrong with the database: the driver's own message when SQLAlchemy
+    wraps one (without SQLAlchemy's statement and background link), else the exception's first line."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip()
+    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
+    return line or type(exc).__name__
+
+
+def check_gradebook(course_root: Path) -> str:
+    """Connect to the course's gradebook and disconnect, creating nothing; returns its URL as shown
+    (shown_url). Raises ClassroomError, with the database's own reason on one line, when it is out of
+    reach (server down, no such database, wrong credentials, driver not installed). An SQLite
+    gradebook that does not exist yet passes: nbgrader creates it."""
+    course_root = Path(course_root).resolve()
+    url = _coursedir(_config(course_root), course_root, "-", "-").db_url
+    if _gradebook_args(course_root) is None:
+        return shown_url(url)
+    try:
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(url)
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        finally:
+            engine.dispose()
+    except Exception as exc:
+        raise ClassroomError(f"cannot reach the gradebook {shown_url(url)}: {describe_error(exc)}") from None
+    return shown_url(url)
+
 
 def _gradebook_args(course_root: Path) -> tuple[str, str] | None:
     """The course's gradebook URL and course id, or None when the gradebook is an SQLite file that does
