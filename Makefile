@@ -22,12 +22,13 @@ LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # nbgrader shells out to alembic: the environment's bin/ must be on PATH
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup venv sandbox browser lab test test-quick course bench format gradescope clean help
+.PHONY: setup venv sandbox browser postgres lab test test-quick course bench format gradescope clean help
 
 help:
 	@echo "make lab     set up (if needed) and open the course in JupyterLab"
 	@echo "make test    set up (if needed) and run the whole test suite (PYTEST_WORKERS=2 processes)"
 	@echo "make browser  install chromium and chromium-driver for the browser tests (make test does it; root + apt)"
+	@echo "make postgres  install PostgreSQL's server for the gradebook-in-PostgreSQL tests (make test does it; root + apt)"
 	@echo "make test-quick  the fast tests only (no notebook runs): the edit-test loop"
 	@echo "make setup   install everything into $(VENV) (idempotent)"
 	@echo "make course  regenerate course/ (student notebooks) from solutions/; ASSIGNMENTS=\"02_x\" for some only"
@@ -60,11 +61,20 @@ browser:
 	  echo "warning: could not install chromium; the browser tests will skip"; \
 	else echo "note: install chromium and chromium-driver to run the browser tests"; fi
 
+# tests/test_gradebook_postgres.py starts Debian's PostgreSQL in a temporary folder: installed here when we can
+postgres:
+	@if [ "$$(uname -s)" != Linux ] || command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing postgresql (the gradebook-in-PostgreSQL tests)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >/dev/null || \
+	  echo "warning: could not install postgresql; the PostgreSQL gradebook tests will skip"; \
+	else echo "note: install postgresql to run the PostgreSQL gradebook tests"; fi
+
 lab: setup
 	$(BIN)/jupyter lab --ServerApp.root_dir=. --KernelManager.transport=ipc --LabApp.default_url=/lab/tree/$(FIRST_NOTEBOOK) $(LAB_ROOT_FLAG) $(LAB_ARGS)
 
 # pytest exits 5 when it collects no test: for this project that is a broken suite, never a pass
-test: setup browser
+test: setup browser postgres
 	@$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests (exit 5): the suite is missing or broken" >&2; fi; \
 	exit $$status

@@ -26,6 +26,9 @@ SKIPPED = {
     "make test": "the whole suite, which is what runs this test",
     ".venv/bin/python -m autograder grade NOTEBOOK.ipynb": "a synopsis: NOTEBOOK.ipynb and [options] are placeholders",
     ".venv/bin/python -m autograder grade-class grading/submitted [": "a synopsis: [options] are placeholders",
+    "sudo -u postgres createuser": "needs a running PostgreSQL server (tests/test_gradebook_postgres.py starts one)",
+    "export AUTOGRADER_DB_URL=": "points the next commands at that server (tests/test_gradebook_postgres.py does)",
+    ".venv/bin/nbgrader generate_assignment 01_recurrence --force": "the PostgreSQL steps (tests/test_gradebook_postgres.py)",
 }
 # what some commands must print, beyond exiting with status 0
 EXPECTED = {
