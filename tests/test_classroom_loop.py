@@ -236,7 +236,7 @@ def test_students_fetch_and_submit_as_themselves(klass):
     assert f"{NAME}.ipynb: MISSING" in proc.stderr and f"{NAME}-Copy1.ipynb: EXTRA" in proc.stderr
 
     listed = student_nbgrader(honest, "list", "--cached").stderr  # (students cannot list inbound: 2733)
-    assert listed.count(f"{COURSE_ID} {ASSIGNMENT}") == 2, listed  # both of honest's submissions
+    assert listed.count(f"{COURSE_ID} {honest} {ASSIGNMENT} ") == 2, listed  # both of honest's submissions
 
 
 def test_a_wrong_assignment_name_is_refused_with_a_clear_message_and_nothing_is_lost(klass):
@@ -264,7 +264,8 @@ def test_collect_takes_the_latest_submission_of_each_student_and_a_second_collec
     assert f"{klass.students['blank']}/{ASSIGNMENT}/scratch.ipynb" in files
     assert f"{klass.students['renamed']}/{ASSIGNMENT}/{NAME}-Copy1.ipynb" in files
     proc = klass.nbgrader("collect", ASSIGNMENT)
-    assert "Skipping existing assignment" in proc.stderr, proc.stderr
+    for user in klass.students.values():  # (a student's newer submission needs `collect --update`)
+        assert f"Submission already exists, use --update to update: {user} {ASSIGNMENT}" in proc.stderr, proc.stderr
     assert submitted_files(klass.root) == files
 
 
