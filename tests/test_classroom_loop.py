@@ -299,7 +299,7 @@ def test_scores_late_flags_and_feedback_reach_each_student_and_only_them(klass):
         subs = {role: gb.find_submission(ASSIGNMENT, user) for role, user in klass.students.items()}
         scores = {role: (s.score, s.max_score) for role, s in subs.items()}
         late = {role: s.total_seconds_late for role, s in subs.items()}
-    assert scores["honest"] == (19.0, 22.0) and scores["renamed"] == (19.0, 22.0), scores
+    assert scores["honest"] == (19.0, 22.0) and scores["renamed"] == (19.0, 22.0), (scores, klass.notes["grade_output"])
     assert scores["blank"][0] == 0.0, scores
     assert late["honest"] > 0 and late["renamed"] > 0 and late["blank"] == 0, late
 
