@@ -17,6 +17,7 @@ the exchange.
 """
 from __future__ import annotations
 
+import csv
 import datetime
 import os
 import pwd
@@ -292,29 +293,57 @@ def test_grade_class_killed_mid_run_then_run_again_loses_nothing(klass):
     klass.notes["killed_after"] = done
 
 
-def test_scores_late_flags_and_feedback_reach_each_student_and_only_them(klass):
+def gradebook_submissions(klass) -> dict[str, tuple[float, float, float]]:
+    """{role: (score, max_score, seconds late)} as nbgrader's gradebook has them."""
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{klass.root / 'grading' / 'gradebook.db'}", COURSE_ID) as gb:
         subs = {role: gb.find_submission(ASSIGNMENT, user) for role, user in klass.students.items()}
-        scores = {role: (s.score, s.max_score) for role, s in subs.items()}
-        late = {role: s.total_seconds_late for role, s in subs.items()}
-    assert scores["honest"] == (19.0, 22.0) and scores["renamed"] == (19.0, 22.0), (scores, klass.notes["grade_output"])
-    assert scores["blank"][0] == 0.0, scores
-    assert late["honest"] > 0 and late["renamed"] > 0 and late["blank"] == 0, late
+        return {role: (s.score, s.max_score, s.total_seconds_late) for role, s in subs.items()}
 
-    klass.nbgrader("release_feedback", ASSIGNMENT)
+
+def released_feedback(klass) -> None:
+    if not klass.notes.get("feedback released"):
+        klass.nbgrader("release_feedback", ASSIGNMENT)
+        klass.notes["feedback released"] = True
+
+
+def fetched_feedback_text(klass, role: str) -> str:
+    """The one HTML page `nbgrader fetch_feedback` brings the student, as text; it is theirs."""
+    user = klass.students[role]
+    proc = student_nbgrader(user, "fetch_feedback", ASSIGNMENT)
+    pages = sorted((klass.home(role) / ASSIGNMENT / "feedback").rglob("*.html"))
+    assert len(pages) == 1, (role, pages, proc.stderr)
+    assert pages[0].stat().st_uid == pwd.getpwnam(user).pw_uid
+    return _text(pages[0])
+
+
+@pytest.mark.parametrize("role", ["honest", "blank"])
+def test_scores_late_flags_and_feedback_reach_each_student_and_only_them(klass, role):
+    score, total, late = gradebook_submissions(klass)[role]
+    expected = {"honest": 19.0, "blank": 0.0}[role]  # (honest's explanation awaits a human grader)
+    assert (score, total) == (expected, 22.0), klass.notes["grade_output"]
+    if role == "honest":
+        assert late > 0  # its later submission, after the due date: nbgrader's flag
+    else:
+        assert late == 0
+    released_feedback(klass)
+    text = fetched_feedback_text(klass, role)
+    assert f"(Score: {score:.1f} / {total:.1f})" in text
     hidden = _hidden_lines(klass.root / "solutions" / ASSIGNMENT / f"{NAME}.ipynb",
                            klass.root / "course" / ASSIGNMENT / f"{NAME}.ipynb")
-    assert len(hidden) >= 5
-    for role, user in klass.students.items():
-        proc = student_nbgrader(user, "fetch_feedback", ASSIGNMENT)
-        pages = sorted((klass.home(role) / ASSIGNMENT / "feedback").rglob("*.html"))
-        assert len(pages) == 1, (role, pages, proc.stderr)
-        assert pages[0].stat().st_uid == pwd.getpwnam(user).pw_uid
-        text = _text(pages[0])
-        score, total = scores[role]
-        assert f"(Score: {score:.1f} / {total:.1f})" in text, role
-        assert "HIDDEN TESTS" not in text
-        for line in hidden:
-            assert line not in text, f"{role}'s feedback shows hidden test source: {line}"
+    assert len(hidden) >= 5 and "HIDDEN TESTS" not in text
+    for line in hidden:
+        assert line not in text, f"{role}'s feedback shows hidden test source: {line}"
+
+
+@pytest.mark.xfail(strict=True, reason="grade-class grades a renamed notebook (class-grades.csv has its 19 "
+                   "points) but cannot record it in nbgrader's gradebook nor write its feedback: "
+                   "autograder/classroom.py stages it under its submitted name (see the report for the change)")
+def test_a_renamed_notebook_is_graded_recorded_and_its_feedback_fetched(klass):
+    rows = {r["student"]: r for r in csv.DictReader((klass.root / "grading" / "class-grades.csv").open())}
+    assert rows[klass.students["renamed"]]["auto_score"] == "19"  # graded: nothing lost
+    score, total, late = gradebook_submissions(klass)["renamed"]
+    assert (score, total) == (19.0, 22.0) and late > 0, klass.notes["grade_output"]
+    released_feedback(klass)
+    assert "(Score: 19.0 / 22.0)" in fetched_feedback_text(klass, "renamed")
