@@ -31,6 +31,7 @@ import sys
 import sysconfig
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,6 +96,33 @@ def processes_of(uid: int) -> list[int]:
             except FileNotFoundError:
                 pass
     return pids
+
+
+def descendants(pid: int) -> set[int]:
+    """Every living process below `pid` (by parent links, whatever their session)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat_line = (entry / "stat").read_text()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            parents[int(entry.name)] = int(stat_line.rsplit(")", 1)[1].split()[1])
+    found, todo = set(), [pid]
+    while todo:
+        here = todo.pop()
+        for child, parent in parents.items():
+            if parent == here and child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
 
 
 def kill_processes_of(uid: int) -> None:
@@ -205,35 +233,40 @@ def test_the_course_folder_is_private_and_the_exchange_is_nbgraders(klass):
     assert as_user(user, "ls", str(course / "inbound"), check=False).returncode != 0  # only the instructor lists
 
 
+def together(*calls):
+    """Run independent student commands at once (each is a Python start, ~3 s); their results in order."""
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return [f.result() for f in [pool.submit(call) for call in calls]]
+
+
 def test_students_fetch_and_submit_as_themselves(klass):
     solution = klass.root / "solutions" / ASSIGNMENT / f"{NAME}.ipynb"
     answers = solution_answers(solution)
+    honest, blank, renamed = (klass.students[role] for role in ROLES)
+    together(*[lambda user=user: student_nbgrader(user, "fetch_assignment", ASSIGNMENT)
+               for user in klass.students.values()])
     for role, user in klass.students.items():
-        proc = student_nbgrader(user, "fetch_assignment", ASSIGNMENT)
         fetched = klass.home(role) / ASSIGNMENT / f"{NAME}.ipynb"
-        assert fetched.is_file() and fetched.stat().st_uid == pwd.getpwnam(user).pw_uid, proc.stderr
+        assert fetched.is_file() and fetched.stat().st_uid == pwd.getpwnam(user).pw_uid
 
-    # honest: submits the untouched notebook first, then answers and submits again (the later counts)
-    honest, home = klass.students["honest"], klass.home("honest")
-    student_nbgrader(honest, "submit", ASSIGNMENT)
-    # blank: a notebook as fetched, plus a scratch notebook of their own (an extra one)
-    blank, bhome = klass.students["blank"], klass.home("blank")
+    # honest submits the untouched notebook first; blank, the notebook as fetched and a scratch
+    # notebook of their own (an extra one: nbgrader warns and submits)
     as_user(blank, "cp", f"{ASSIGNMENT}/{NAME}.ipynb", f"{ASSIGNMENT}/scratch.ipynb")
-    proc = student_nbgrader(blank, "submit", ASSIGNMENT)
-    assert "scratch.ipynb: EXTRA" in proc.stderr  # nbgrader warns and submits
+    _, proc = together(lambda: student_nbgrader(honest, "submit", ASSIGNMENT),
+                       lambda: student_nbgrader(blank, "submit", ASSIGNMENT))
+    assert "scratch.ipynb: EXTRA" in proc.stderr
     time.sleep(0.2)
-    klass.notes["due"] = utcnow()  # the due date falls here: blank on time, honest's last one late
+    klass.notes["due"] = utcnow()  # the due date falls here: blank on time, honest's later one late
     time.sleep(0.2)
-    notebook = home / ASSIGNMENT / f"{NAME}.ipynb"
-    splice(notebook, notebook, answers)  # written in place: still the student's file
-    assert notebook.stat().st_uid == pwd.getpwnam(honest).pw_uid
-    student_nbgrader(honest, "submit", ASSIGNMENT)
-    # renamed: answers the notebook, then saves it under the name JupyterLab's "Duplicate" gives
-    renamed, rhome = klass.students["renamed"], klass.home("renamed")
-    notebook = rhome / ASSIGNMENT / f"{NAME}.ipynb"
-    splice(notebook, notebook, answers)
+    # honest answers and submits again (the later submission must count); renamed answers, then
+    # saves the notebook under the name JupyterLab's "Duplicate" gives it, and submits that
+    for role in ("honest", "renamed"):
+        notebook = klass.home(role) / ASSIGNMENT / f"{NAME}.ipynb"
+        splice(notebook, notebook, answers)  # written in place: still the student's file
+        assert notebook.stat().st_uid == pwd.getpwnam(klass.students[role]).pw_uid
     as_user(renamed, "mv", f"{ASSIGNMENT}/{NAME}.ipynb", f"{ASSIGNMENT}/{NAME}-Copy1.ipynb")
-    proc = student_nbgrader(renamed, "submit", ASSIGNMENT)
+    _, proc = together(lambda: student_nbgrader(honest, "submit", ASSIGNMENT),
+                       lambda: student_nbgrader(renamed, "submit", ASSIGNMENT))
     assert f"{NAME}.ipynb: MISSING" in proc.stderr and f"{NAME}-Copy1.ipynb: EXTRA" in proc.stderr
 
     listed = student_nbgrader(honest, "list", "--cached").stderr  # (students cannot list inbound: 2733)
@@ -242,14 +275,17 @@ def test_students_fetch_and_submit_as_themselves(klass):
 
 def test_a_wrong_assignment_name_is_refused_with_a_clear_message_and_nothing_is_lost(klass):
     blank, home = klass.students["blank"], klass.home("blank")
-    proc = student_nbgrader(blank, "submit", "01_recurence", check=False)  # a typo
-    assert proc.returncode != 0
-    assert "Assignment not found at:" in proc.stderr and "Did you mean:" in proc.stderr
-    assert f"{ASSIGNMENT}" in proc.stderr.split("Did you mean:")[1]
+    inbound = klass.exchange / COURSE_ID / "inbound"
+    before = sorted(os.listdir(inbound))
     as_user(blank, "mkdir", "02_shapes")  # a folder of an assignment not released
-    proc = student_nbgrader(blank, "submit", "02_shapes", check=False)
-    assert proc.returncode != 0 and "Assignment not found:" in proc.stderr
+    typo, unreleased = together(lambda: student_nbgrader(blank, "submit", "01_recurence", check=False),
+                                lambda: student_nbgrader(blank, "submit", "02_shapes", check=False))
+    assert typo.returncode != 0
+    assert "Assignment not found at:" in typo.stderr and "Did you mean:" in typo.stderr
+    assert ASSIGNMENT in typo.stderr.split("Did you mean:")[1]
+    assert unreleased.returncode != 0 and "Assignment not found:" in unreleased.stderr
     assert (home / ASSIGNMENT / f"{NAME}.ipynb").is_file()  # their work is where it was
+    assert sorted(os.listdir(inbound)) == before  # and the exchange holds what it held
 
 
 def test_collect_takes_the_latest_submission_of_each_student_and_a_second_collect_changes_nothing(klass):
@@ -270,27 +306,46 @@ def test_collect_takes_the_latest_submission_of_each_student_and_a_second_collec
     assert submitted_files(klass.root) == files
 
 
-def test_grade_class_killed_mid_run_then_run_again_loses_nothing(klass):
+def test_grade_class_killed_mid_run_then_run_again_loses_nothing(klass, tmp_path):
+    """SIGKILL (a power cut, `kill -9`) once the first submission's result is written; then the
+    command again: every submission graded once, and no process of the killed run survives it."""
     results = klass.root / "grading" / "results"
+    scratch = tmp_path / "tmp"  # the killed run's temporary folders, kept apart from everyone else's
+    scratch.mkdir()
+    env = dict(os.environ, **klass.env, TMPDIR=str(scratch),
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     proc = subprocess.Popen(klass.grade_class("--workers", "1"), cwd=klass.root, start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=dict(os.environ, **klass.env, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}"))
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    below = set()
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not list(results.rglob("*.json")) and proc.poll() is None:
+            below |= descendants(proc.pid)
             time.sleep(0.05)
         assert proc.poll() is None, "grade-class finished before it could be interrupted:\n" + proc.stdout.read()
+        below |= descendants(proc.pid)
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # the run and its sandboxed workers, as a power cut would
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         proc.stdout.close()
+    assert below, "the run had started no worker: proves nothing"
+    deadline = time.monotonic() + 10  # the sandboxed workers die with their parent (bwrap --die-with-parent)
+    while time.monotonic() < deadline and any(alive(pid) for pid in below):
+        time.sleep(0.1)
+    survivors = [pid for pid in below if alive(pid)]
+    for pid in survivors:
+        os.kill(pid, signal.SIGKILL)
+    assert not survivors, f"processes of the killed grade-class outlived it: {survivors}"
+    klass.notes["left in TMPDIR by the killed run"] = sorted(p.name for p in scratch.iterdir())
+    shutil.rmtree(scratch)
+
     done = len(list(results.rglob("*.json")))
-    assert done < len(klass.students), "killed after every submission was graded: proves nothing"
+    assert 1 <= done < len(klass.students), "killed after every submission was graded: proves nothing"
     out = klass.instructor(*klass.grade_class("--workers", "2"))
     text = out.stdout + out.stderr
     klass.notes["grade_output"] = text
+    assert f"{len(klass.students)} notebooks: {len(klass.students) - done} graded now, {done} unchanged" in text, text
     assert len(list(results.rglob("*.json"))) == len(klass.students)
-    klass.notes["killed_after"] = done
 
 
 def gradebook_submissions(klass) -> dict[str, tuple[float, float, float]]:
