@@ -290,7 +290,7 @@ def test_a_wrong_assignment_name_is_refused_with_a_clear_message_and_nothing_is_
     assert sorted(os.listdir(inbound)) == before  # and the exchange holds what it held
 
 
-def test_collect_takes_the_latest_submission_of_each_student_and_a_second_collect_changes_nothing(klass):
+def test_collect_takes_the_latest_submission_and_collecting_again_loses_nothing(klass):
     klass.nbgrader("db", "assignment", "add", ASSIGNMENT, f"--duedate={klass.notes['due'].isoformat()}")
     klass.nbgrader("collect", ASSIGNMENT)
     sub = klass.root / "grading" / "submitted"
@@ -298,14 +298,24 @@ def test_collect_takes_the_latest_submission_of_each_student_and_a_second_collec
     for role, user in klass.students.items():
         assert (sub / user / ASSIGNMENT / "timestamp.txt").is_file(), role
     files = submitted_files(klass.root)
-    honest_nb = files[f"{klass.students['honest']}/{ASSIGNMENT}/{NAME}.ipynb"].decode()
-    assert "### BEGIN SOLUTION" not in honest_nb and "nn.RNN" in honest_nb  # the answered one, the later
+    honest = klass.students["honest"]
+    answered = (klass.home("honest") / ASSIGNMENT / f"{NAME}.ipynb").read_bytes()
+    assert files[f"{honest}/{ASSIGNMENT}/{NAME}.ipynb"] == answered  # the later of its two submissions
     assert f"{klass.students['blank']}/{ASSIGNMENT}/scratch.ipynb" in files
     assert f"{klass.students['renamed']}/{ASSIGNMENT}/{NAME}-Copy1.ipynb" in files
+
+    # a student submits again after the collect: a plain collect keeps what it has and says so;
+    # `collect --update` takes the newer submission, and only that one
+    renamed = klass.students["renamed"]
+    student_nbgrader(renamed, "submit", ASSIGNMENT)
     proc = klass.nbgrader("collect", ASSIGNMENT)
-    for user in klass.students.values():  # (a student's newer submission needs `collect --update`)
+    for user in klass.students.values():
         assert f"Submission already exists, use --update to update: {user} {ASSIGNMENT}" in proc.stderr, proc.stderr
     assert submitted_files(klass.root) == files
+    klass.nbgrader("collect", "--update", ASSIGNMENT)
+    now = submitted_files(klass.root)
+    changed = sorted(k for k in files.keys() | now.keys() if files.get(k) != now.get(k))
+    assert changed == [f"{renamed}/{ASSIGNMENT}/{name}.txt" for name in ("submission_secret", "timestamp")], changed
 
 
 def test_grade_class_killed_mid_run_then_run_again_loses_nothing(klass, tmp_path):
