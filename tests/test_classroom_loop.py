@@ -7,10 +7,10 @@ with a home of their own and a ~/.jupyter/nbgrader_config.py naming the course a
 Students run Debian's /usr/bin/python3 with the course environment's site-packages on PYTHONPATH
 (the environment's own Python lives under /root, which they cannot enter).
 
-The instructor runs the standard commands from the course folder (release_assignment, collect,
-`python -m autograder grade-class`, release_feedback); students run fetch_assignment, submit and
-fetch_feedback from their homes as themselves. One release and one collect serve every test; the
-tests run in order (each reads what the previous one left).
+The instructor (the test's own user, root) runs the standard commands from the course folder
+(release_assignment, collect, `python -m autograder grade-class`, release_feedback); students run
+fetch_assignment, submit and fetch_feedback from their homes as themselves. One release serves every
+test; the tests run in order (each reads what the previous one left), about a minute in all.
 
 The module-scoped fixture removes every process of the users it made, the users, their homes and
 the exchange.
@@ -21,7 +21,6 @@ import csv
 import datetime
 import os
 import pwd
-import re
 import secrets
 import shutil
 import signal
