@@ -38,17 +38,36 @@ c.CourseDirectory.solution_directory = "grading/solution"
 c.CourseDirectory.db_url = os.environ.get("AUTOGRADER_DB_URL") or f"sqlite:///{WORK / 'gradebook.db'}"
 
 # nbgrader's exchange (release, fetch, submit, collect; the Assignment List and formgrader pages need
-# it): inside the work folder by default, so a fresh clone works; a shared server sets
-# AUTOGRADER_EXCHANGE to its system-wide exchange (e.g. /srv/nbgrader/exchange). nbgrader wants the
-# root world-writable (students create their inbound submissions in it); it makes the course's
-# inbound/outbound folders itself on the first release.
+# it): inside the work folder by default, so a fresh clone works for one user; a shared server (students
+# as Unix users of their own) sets AUTOGRADER_EXCHANGE to a system-wide exchange outside the private
+# course folder (e.g. /srv/nbgrader/exchange), and each student's ~/.jupyter/nbgrader_config.py names
+# the same root and course_id. nbgrader wants the root world-writable (`chmod ugo+rw`; it checks the
+# 0o777 bits only); the sticky bit added here stops one user renaming or deleting another's folder in
+# it (e.g. replacing the course's folder with their own). The course's folders get nbgrader's own modes
+# (outbound 755; inbound 2733: students write, only the instructor lists), inbound also sticky (a
+# student cannot delete or rename another's submission). A folder this user does not own is left as it
+# is: a shared server's admin sets it up (README, "For instructors").
 EXCHANGE = Path(os.environ.get("AUTOGRADER_EXCHANGE") or WORK / "exchange")
-try:
-    if not EXCHANGE.exists():
-        EXCHANGE.mkdir(parents=True)
-        EXCHANGE.chmod(0o777)
-except OSError:
-    pass  # a student's server reading an exchange it cannot create: nbgrader says what is wrong
+
+
+def _exchange_folder(path: Path, mode: int) -> None:
+    try:
+        if not path.exists():
+            path.mkdir(parents=True)
+            path.chmod(mode)  # (mkdir's mode is cut by the umask)
+        elif path.stat().st_uid == os.getuid() and path.stat().st_mode & 0o7777 != mode:
+            path.chmod(path.stat().st_mode & 0o7777 | mode)  # only ever adds bits (an older exchange)
+    except OSError:
+        pass  # e.g. a student's server reading an exchange it cannot change: nbgrader says what is wrong
+
+
+_exchange_folder(EXCHANGE, 0o1777)
+COURSE_EXCHANGE = EXCHANGE / c.CourseDirectory.course_id
+if EXCHANGE.is_dir() and EXCHANGE.stat().st_uid == os.getuid():  # ours: made before any release
+    _exchange_folder(COURSE_EXCHANGE, 0o755)
+    _exchange_folder(COURSE_EXCHANGE / "outbound", 0o755)
+if COURSE_EXCHANGE.is_dir():  # (made by nbgrader's first release in an exchange an admin made)
+    _exchange_folder(COURSE_EXCHANGE / "inbound", 0o3733)
 c.Exchange.root = str(EXCHANGE)
 # generate_assignment copies every other file of an assignment folder into course/: never copy
 # anything that could carry a solution, nor caches and checkpoints. (The same list filters what

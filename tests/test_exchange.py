@@ -32,8 +32,14 @@ def nbgrader(*args, cwd, env=None):
 def test_a_fresh_clone_has_an_exchange_and_the_standard_commands_use_it(course_copy, tmp_path):
     exchange = course_copy / "grading" / "exchange"
     assert "Released assignments" in nbgrader("list", cwd=course_copy)  # no "Unwritable directory"
-    assert exchange.is_dir() and stat.S_IMODE(exchange.stat().st_mode) == 0o777
-    nbgrader("release_assignment", "01_recurrence", cwd=course_copy)
+    # world-writable and sticky; the course's folders with nbgrader's modes, inbound sticky too
+    assert exchange.is_dir() and stat.S_IMODE(exchange.stat().st_mode) == 0o1777
+    course = exchange / "rnn-course"
+    assert stat.S_IMODE(course.stat().st_mode) == stat.S_IMODE((course / "outbound").stat().st_mode) == 0o755
+    assert stat.S_IMODE((course / "inbound").stat().st_mode) == 0o3733
+    out = nbgrader("release_assignment", "01_recurrence", cwd=course_copy)
+    assert "Permissions for exchange directory" not in out  # nbgrader finds nothing to change
+    assert stat.S_IMODE(exchange.stat().st_mode) == 0o1777
     assert "01_recurrence" in nbgrader("list", cwd=course_copy)
     student = tmp_path / "student"
     student.mkdir()
@@ -47,4 +53,14 @@ def test_the_exchange_can_be_moved_for_a_shared_server(course_copy, tmp_path):
     shared = tmp_path / "srv" / "exchange"
     out = nbgrader("list", cwd=course_copy, env={"AUTOGRADER_EXCHANGE": str(shared)})
     assert "Released assignments" in out and shared.is_dir()
-    assert os.stat(shared).st_mode & 0o777 == 0o777
+    assert stat.S_IMODE(os.stat(shared).st_mode) == 0o1777
+
+
+def test_an_exchange_made_before_gets_the_sticky_bit_and_nothing_is_taken_away(course_copy, tmp_path):
+    old = tmp_path / "old-exchange"
+    (old / "rnn-course" / "inbound").mkdir(parents=True)
+    old.chmod(0o777)
+    (old / "rnn-course" / "inbound").chmod(0o2733)  # as nbgrader 0.9.6's release makes it
+    nbgrader("list", cwd=course_copy, env={"AUTOGRADER_EXCHANGE": str(old)})
+    assert stat.S_IMODE(old.stat().st_mode) == 0o1777
+    assert stat.S_IMODE((old / "rnn-course" / "inbound").stat().st_mode) == 0o3733
