@@ -334,6 +334,10 @@ def record_all(course_root: Path, submitted: Path, tasks, results_dir: Path, fre
     for task in tasks:
         pairs.setdefault((task.student, task.assignment), []).append(task)
     done, refreshed, current = [], [], {}
+    # {pair: {notebook: the file name it was submitted under}}: notebooks the learner renamed
+    renames = {pair: {t.notebook: t.path.name for t in group
+                      if t.path is not None and t.path.name != f"{t.notebook}.ipynb"}
+               for pair, group in pairs.items()}
     for (student, assignment), group in sorted(pairs.items()):
         paths = [results_dir / t.student / t.assignment / f"{t.notebook}.json" for t in group]
         datas = [json.loads(p.read_text()) for p in paths]
@@ -349,8 +353,9 @@ def record_all(course_root: Path, submitted: Path, tasks, results_dir: Path, fre
                     results[task.notebook] = result_from_json(data)
                 else:
                     errors[task.notebook] = data["extra_data"]["error"]
-            classroom.record(course_root, submitted, student, assignment, results, errors)
-            classroom.feedback(course_root, student, assignment)
+            renamed = renames[(student, assignment)]
+            classroom.record(course_root, submitted, student, assignment, results, errors, renamed)
+            classroom.feedback(course_root, student, assignment, renamed)
         except Exception as exc:  # the gradebook step never loses the grades already written
             print(f"grade-class: could not record {student}/{assignment} in nbgrader's gradebook: "
                   f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=log)
@@ -376,7 +381,7 @@ def record_all(course_root: Path, submitted: Path, tasks, results_dir: Path, fre
             continue
         if f"{pair[0]}/{pair[1]}" not in done:  # recorded in an earlier run: the grades changed since
             try:
-                classroom.feedback(course_root, *pair)
+                classroom.feedback(course_root, *pair, renames[pair])
             except Exception as exc:
                 print(f"grade-class: could not rewrite the feedback of {pair[0]}/{pair[1]}: "
                       f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=log)

@@ -57,6 +57,7 @@ import logging
 import math
 import os
 import re
+import shutil
 import tempfile
 import threading
 import warnings
@@ -234,7 +235,8 @@ def _check_name(kind: str, value: str) -> None:
 # -- record --------------------------------------------------------------------------------------------
 
 def record(course_root: Path, submitted_dir: Path, student: str, assignment: str,
-           results: Mapping[str, GradeResult], errors: Mapping[str, str] | None = None) -> None:
+           results: Mapping[str, GradeResult], errors: Mapping[str, str] | None = None,
+           renamed: Mapping[str, str] | None = None) -> None:
     """Record one graded submission in nbgrader's gradebook, as `nbgrader autograde` would, running nothing.
 
     course_root    the folder with nbgrader_config.py (and so the gradebook, solutions/, course/)
@@ -242,6 +244,8 @@ def record(course_root: Path, submitted_dir: Path, student: str, assignment: str
                    (with timestamp.txt if there is one); it is only read
     results        {notebook name without .ipynb: its GradeResult}
     errors         optional {notebook name: why it has no result}, shown in its test cells
+    renamed        optional {notebook name: the file name it was submitted under}: a notebook the
+                   learner renamed (grade-class graded it); nbgrader reads it under its own name
 
     A notebook of the submission without a result scores 0 on every test, each test cell showing
     the reason; if nbgrader cannot read or process the file either, the released notebook stands in
@@ -260,15 +264,22 @@ def record(course_root: Path, submitted_dir: Path, student: str, assignment: str
     if not source.is_dir():
         raise ClassroomError(f"no submission folder {source}")
     errors = dict(errors or {})
-    notebooks = sorted(p.stem for p in source.glob("*.ipynb"))
+    files = {p.stem: p for p in source.glob("*.ipynb")}
+    aliases = {}  # {submitted file name: the notebook's own file name}
+    for name, submitted in (renamed or {}).items():
+        if name not in files and Path(submitted).stem in files and Path(submitted).name == submitted:
+            files[name] = files.pop(Path(submitted).stem)
+            aliases[submitted] = f"{name}.ipynb"
+    notebooks = sorted(files)
     # {notebook: why the released notebook stands in for it}
     standins = {name: errors.get(name) or f"the notebook could not be read ({why})" for name in notebooks
-                if (why := _unreadable(source / f"{name}.ipynb", name in results))}
+                if (why := _unreadable(files[name], name in results))}
 
     def attempt(notebook_id: str = "*") -> _captured:
         with _captured() as log:
             try:
-                _autograde(course_root, source, student, assignment, results, errors, standins, notebook_id)
+                _autograde(course_root, source, student, assignment, results, errors, standins, notebook_id,
+                           aliases)
             except NbGraderException:
                 log.failed = True
         return log
@@ -325,7 +336,7 @@ _SAFE_PATH = re.compile(r"^[\w./-]+$")
 
 def _autograde(course_root: Path, source: Path, student: str, assignment: str,
                results: Mapping[str, GradeResult], errors: Mapping[str, str],
-               standins: Mapping[str, str], notebook_id: str) -> None:
+               standins: Mapping[str, str], notebook_id: str, aliases: Mapping[str, str] | None = None) -> None:
     """One run of nbgrader's Autograde converter, reading the submission through a staged path."""
     from nbgrader.converters import Autograde
     from nbgrader.preprocessors import Execute
@@ -340,7 +351,7 @@ def _autograde(course_root: Path, source: Path, student: str, assignment: str,
         if not _SAFE_PATH.match(tmp):
             raise ClassroomError(f"temporary folder {tmp!r} is not a plain path (set TMPDIR)")
         _stage(coursedir, source, Path(coursedir.format_path(tmp, student, assignment)), assignment,
-               standins, results)
+               standins, results, aliases or {})
         coursedir.submitted_directory = tmp
 
         converter = Autograde(coursedir=coursedir, config=cfg, log=_nbgrader_logger())
@@ -360,8 +371,11 @@ def _autograde(course_root: Path, source: Path, student: str, assignment: str,
 
 
 def _stage(coursedir, source: Path, staged: Path, assignment: str, standins: Mapping[str, str],
-           results: Mapping[str, GradeResult]) -> None:
+           results: Mapping[str, GradeResult], aliases: Mapping[str, str] | None = None) -> None:
     """The submission as nbgrader will read it: its regular files, linked, in a folder of ours.
+
+    A renamed notebook (`aliases`: {submitted file name: the notebook's file name}) is linked under
+    the notebook's own name.
 
     Symbolic links (and sockets, devices...) in the submission are left out: nbgrader would follow
     them and copy what they point to into autograded/ and then feedback/, i.e. back to the student.
@@ -376,12 +390,13 @@ def _stage(coursedir, source: Path, staged: Path, assignment: str, standins: Map
         dirs[:] = [d for d in dirs if not (here / d).is_symlink()]
         for name in files:
             path = here / name
-            if here == source and name in names:
+            target = (aliases or {}).get(name, name) if here == source else name
+            if here == source and target in names:
                 continue  # written below
             if path.is_symlink() or not path.is_file():
                 LOG.warning("%s: not a regular file, left out", path)
                 continue
-            os.symlink(path, into / name)
+            os.symlink(path, into / target)
     if not standins:
         return
 
@@ -407,13 +422,16 @@ def _stage(coursedir, source: Path, staged: Path, assignment: str, standins: Map
 
 # -- feedback -------------------------------------------------------------------------------------------
 
-def feedback(course_root: Path, student: str, assignment: str) -> list[Path]:
+def feedback(course_root: Path, student: str, assignment: str,
+             renamed: Mapping[str, str] | None = None) -> list[Path]:
     """Write the student's feedback pages (HTML, one per notebook) with nbgrader's GenerateFeedback.
 
     Reads the autograded notebooks record() wrote, writes to the course's feedback directory
     (<feedback>/<student>/<assignment>/<notebook>.html) and returns the pages' paths. ClearHiddenTests
     runs whatever the configuration says, and a page that still contains a hidden-test delimiter is
-    deleted and reported as an error rather than shown.
+    deleted and reported as an error rather than shown. A notebook submitted under another name
+    (`renamed`, as for record) gets its page under that name too: the name `nbgrader fetch_feedback`
+    looks for in the learner's copy of the submission.
     """
     from nbgrader.converters import GenerateFeedback
     from nbgrader.converters.base import NbGraderException
@@ -448,6 +466,11 @@ def feedback(course_root: Path, student: str, assignment: str) -> list[Path]:
         if any(marker in text for marker in markers):
             page.unlink()
             raise ClassroomError(f"{page} showed a hidden-test delimiter; deleted it")
+    for name, submitted in (renamed or {}).items():
+        page, alias = out / f"{name}.html", out / f"{Path(submitted).stem}.html"
+        if page in pages and Path(submitted).name == submitted and alias not in pages:
+            shutil.copyfile(page, alias)
+            pages.append(alias)
     return pages
 
 

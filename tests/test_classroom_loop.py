@@ -404,9 +404,6 @@ def test_scores_late_flags_and_feedback_reach_each_student_and_only_them(klass, 
         assert line not in text, f"{role}'s feedback shows hidden test source: {line}"
 
 
-@pytest.mark.xfail(strict=True, reason="grade-class grades a renamed notebook (class-grades.csv has its 19 "
-                   "points) but cannot record it in nbgrader's gradebook nor write its feedback: "
-                   "autograder/classroom.py stages it under its submitted name (see the report for the change)")
 def test_a_renamed_notebook_is_graded_recorded_and_its_feedback_fetched(klass):
     rows = {r["student"]: r for r in csv.DictReader((klass.root / "grading" / "class-grades.csv").open())}
     assert rows[klass.students["renamed"]]["auto_score"] == "19"  # graded: nothing lost
