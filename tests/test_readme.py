@@ -26,6 +26,13 @@ SKIPPED = {
     "make test": "the whole suite, which is what runs this test",
     ".venv/bin/python -m autograder grade NOTEBOOK.ipynb": "a synopsis: NOTEBOOK.ipynb and [options] are placeholders",
     ".venv/bin/python -m autograder grade-class grading/submitted [": "a synopsis: [options] are placeholders",
+    "sudo mkdir -p /srv/nbgrader/exchange": "an administrator's step on a shared server (needs sudo and /srv)",
+    "export AUTOGRADER_EXCHANGE=": "points the next commands at that shared exchange",
+    "nbgrader fetch_assignment": "a student's command, run as another Unix user (tests/test_classroom_loop.py)",
+    "nbgrader submit": "a student's command, run as another Unix user (tests/test_classroom_loop.py)",
+    ".venv/bin/nbgrader release_feedback": "releases only submissions that came through collect; the README's hand-placed "
+                                           "example has no submission_secret.txt (tests/test_classroom_loop.py runs it)",
+    "nbgrader fetch_feedback": "a student's command, run as another Unix user (tests/test_classroom_loop.py)",
     "sudo -u postgres createuser": "needs a running PostgreSQL server (tests/test_gradebook_postgres.py starts one)",
     "export AUTOGRADER_DB_URL=": "points the next commands at that server (tests/test_gradebook_postgres.py does)",
     ".venv/bin/nbgrader generate_assignment 01_recurrence --force": "the PostgreSQL steps (tests/test_gradebook_postgres.py)",
