@@ -22,13 +22,14 @@ LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # nbgrader shells out to alembic: the environment's bin/ must be on PATH
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup venv sandbox browser postgres lab test test-quick course bench format gradescope clean help
+.PHONY: setup venv sandbox browser postgres hub lab test test-quick course bench format gradescope clean help
 
 help:
 	@echo "make lab     set up (if needed) and open the course in JupyterLab"
 	@echo "make test    set up (if needed) and run the whole test suite (PYTEST_WORKERS=2 processes)"
 	@echo "make browser  install chromium and chromium-driver for the browser tests (make test does it; root + apt)"
 	@echo "make postgres  install PostgreSQL's server for the gradebook-in-PostgreSQL tests (make test does it; root + apt)"
+	@echo "make hub     install JupyterHub's proxy (npm's configurable-http-proxy) into classroom/ (make test does it)"
 	@echo "make test-quick  the fast tests only (no notebook runs): the edit-test loop"
 	@echo "make setup   install everything into $(VENV) (idempotent)"
 	@echo "make course  regenerate course/ (student notebooks) from solutions/; ASSIGNMENTS=\"02_x\" for some only"
@@ -70,11 +71,20 @@ postgres:
 	  echo "warning: could not install postgresql; the PostgreSQL gradebook tests will skip"; \
 	else echo "note: install postgresql to run the PostgreSQL gradebook tests"; fi
 
+# JupyterHub's proxy, from the npm registry, for classroom/jupyterhub_config.py and tests/test_jupyterhub.py
+hub:
+	@if [ -x classroom/node_modules/.bin/configurable-http-proxy ]; then exit 0; fi; \
+	if command -v npm >/dev/null; then \
+	  echo "installing configurable-http-proxy (JupyterHub's proxy) into classroom/node_modules"; \
+	  npm ci --prefix classroom --no-audit --no-fund --loglevel=error >/dev/null || \
+	  echo "warning: could not install configurable-http-proxy; the JupyterHub test will skip"; \
+	else echo "note: install Node.js and npm (Debian: apt-get install npm), then make hub, to run JupyterHub"; fi
+
 lab: setup
 	$(BIN)/jupyter lab --ServerApp.root_dir=. --KernelManager.transport=ipc --LabApp.default_url=/lab/tree/$(FIRST_NOTEBOOK) $(LAB_ROOT_FLAG) $(LAB_ARGS)
 
 # pytest exits 5 when it collects no test: for this project that is a broken suite, never a pass
-test: setup browser postgres
+test: setup browser postgres hub
 	@$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests (exit 5): the suite is missing or broken" >&2; fi; \
 	exit $$status

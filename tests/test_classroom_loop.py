@@ -27,7 +27,6 @@ import signal
 import stat
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -39,103 +38,17 @@ import pytest
 from autograder.submissions import solution_answers, splice
 from conftest import COURSE, ROOT, SOLUTIONS, run
 from test_classroom import _hidden_lines, _text
+from unix_users import alive, as_user, descendants, local_users, student_nbgrader, why_not
 
 pytestmark = pytest.mark.slow
 
 ASSIGNMENT = "01_recurrence"
 NAME = "01_the_rnn_recurrence"
 COURSE_ID = "rnn-course"  # (nbgrader_config.py's)
-SITE_PACKAGES = sysconfig.get_paths()["purelib"]  # the course environment's, readable by everyone
-STUDENT_PYTHON = "/usr/bin/python3"  # Debian's 3.11, ABI-compatible with the environment's
 
 
-def _why_not() -> str | None:
-    if sys.platform != "linux":
-        return "needs Linux (Unix users, runuser)"
-    if os.geteuid() != 0:
-        return "needs root to create Unix users (useradd) and run commands as them (runuser)"
-    for tool in ("useradd", "userdel", "runuser"):
-        if shutil.which(tool) is None:
-            return f"`{tool}` is missing"
-    if not os.access(STUDENT_PYTHON, os.X_OK):
-        return f"no {STUDENT_PYTHON} for the students"
-    return None
-
-
-if _why_not():
-    pytest.skip(_why_not(), allow_module_level=True)
-
-
-# -- running commands as a user --------------------------------------------------------------------------
-
-def as_user(user: str, *cmd: str, cwd: str | Path | None = None, timeout: float = 120,
-            check: bool = True) -> subprocess.CompletedProcess:
-    """`cmd` run as `user` from their home (or `cwd`), with a clean environment as a login would give."""
-    home = pwd.getpwnam(user).pw_dir
-    env = ["env", "-i", f"HOME={home}", f"USER={user}", f"LOGNAME={user}", "PATH=/usr/bin:/bin",
-           "LANG=C.UTF-8", f"PYTHONPATH={SITE_PACKAGES}"]
-    proc = subprocess.run(["runuser", "-u", user, "--", *env, *cmd], cwd=cwd or home, capture_output=True,
-                          text=True, timeout=timeout)
-    if check:
-        assert proc.returncode == 0, f"{user}: {' '.join(cmd)}\n{proc.stdout}{proc.stderr}"
-    return proc
-
-
-def student_nbgrader(user: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return as_user(user, STUDENT_PYTHON, "-m", "nbgrader", *args, check=check)
-
-
-def processes_of(uid: int) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if entry.stat().st_uid == uid:
-                    pids.append(int(entry.name))
-            except FileNotFoundError:
-                pass
-    return pids
-
-
-def descendants(pid: int) -> set[int]:
-    """Every living process below `pid` (by parent links, whatever their session)."""
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat_line = (entry / "stat").read_text()
-            except (FileNotFoundError, ProcessLookupError):
-                continue
-            parents[int(entry.name)] = int(stat_line.rsplit(")", 1)[1].split()[1])
-    found, todo = set(), [pid]
-    while todo:
-        here = todo.pop()
-        for child, parent in parents.items():
-            if parent == here and child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-
-
-def kill_processes_of(uid: int) -> None:
-    for _ in range(50):
-        pids = processes_of(uid)
-        if not pids:
-            return
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        time.sleep(0.1)
-    raise AssertionError(f"processes of uid {uid} survive SIGKILL: {processes_of(uid)}")
+if why_not():
+    pytest.skip(why_not(), allow_module_level=True)
 
 
 # -- the class -----------------------------------------------------------------------------------------
@@ -179,35 +92,20 @@ def klass(tmp_path_factory):
     shared.chmod(0o755)
     suffix = secrets.token_hex(3)
     students = {role: f"rnnloop_{role}_{suffix}" for role in ROLES}
-    made = []
     try:
-        for user in students.values():
-            proc = subprocess.run(["useradd", "--create-home", "--user-group", "--shell", "/bin/sh", user],
-                                  capture_output=True, text=True)
-            assert proc.returncode == 0, proc.stderr
-            made.append(user)
-        k = Klass(root, shared / "exchange", students, env={"AUTOGRADER_EXCHANGE": str(shared / "exchange")})
-        for role, user in students.items():
-            home = k.home(role)
-            home.chmod(0o700)
-            config = home / ".jupyter" / "nbgrader_config.py"
-            as_user(user, "mkdir", "-p", str(config.parent))
-            config.write_text(f"c = get_config()\nc.CourseDirectory.course_id = {COURSE_ID!r}\n"
-                              f"c.Exchange.root = {str(k.exchange)!r}\n")
-            os.chown(config, pwd.getpwnam(user).pw_uid, pwd.getpwnam(user).pw_gid)
-        # the gradebook's assignment and notebooks, by nbgrader's own command
-        k.nbgrader("generate_assignment", ASSIGNMENT, "--force")
-        yield k
+        with local_users(students.values()):
+            k = Klass(root, shared / "exchange", students, env={"AUTOGRADER_EXCHANGE": str(shared / "exchange")})
+            for role, user in students.items():
+                config = k.home(role) / ".jupyter" / "nbgrader_config.py"
+                as_user(user, "mkdir", "-p", str(config.parent))
+                config.write_text(f"c = get_config()\nc.CourseDirectory.course_id = {COURSE_ID!r}\n"
+                                  f"c.Exchange.root = {str(k.exchange)!r}\n")
+                os.chown(config, pwd.getpwnam(user).pw_uid, pwd.getpwnam(user).pw_gid)
+            # the gradebook's assignment and notebooks, by nbgrader's own command
+            k.nbgrader("generate_assignment", ASSIGNMENT, "--force")
+            yield k
     finally:
-        for user in made:
-            kill_processes_of(pwd.getpwnam(user).pw_uid)
-            subprocess.run(["userdel", "--remove", user], capture_output=True, text=True)
         shutil.rmtree(shared, ignore_errors=True)
-        for user in made:
-            assert subprocess.run(["id", user], capture_output=True).returncode != 0, f"user {user} left behind"
-            assert subprocess.run(["getent", "group", user], capture_output=True).returncode != 0, \
-                f"group {user} left behind"
-            assert not Path(f"/home/{user}").exists(), f"/home/{user} left behind"
 
 
 def utcnow() -> datetime.datetime:
