@@ -58,7 +58,6 @@ import math
 import os
 import re
 import shutil
-import tempfile
 import threading
 import warnings
 from dataclasses import dataclass, field
@@ -66,6 +65,7 @@ from pathlib import Path
 from typing import Mapping
 
 from .grade import GradeResult, TestResult
+from .worker import scratch_folder
 
 LOG = logging.getLogger("autograder.classroom")
 NO_RESULT = "not graded: the autograder could not grade this notebook"
@@ -345,7 +345,7 @@ def _autograde(course_root: Path, source: Path, student: str, assignment: str,
     cfg = _config(course_root)
     coursedir = _coursedir(cfg, course_root, student, assignment)
     coursedir.notebook_id = notebook_id
-    with tempfile.TemporaryDirectory(prefix="autograder-record-") as tmp:
+    with scratch_folder("record-") as tmp:
         # nbgrader puts the submitted directory into globs and regexes unescaped, so it reads the
         # submission through a plain path of ours
         if not _SAFE_PATH.match(tmp):

@@ -10,6 +10,7 @@ back is decoded here as plain data; nothing the runner says is taken as a score.
 """
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import os
@@ -22,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -61,6 +63,54 @@ class RunOutcome:
     seconds: float = 0.0  # wall time of the job, seen from here
     run_seconds: float = 0.0  # time the program itself ran (forks and replays included), from the runner
     worker_fate: str = ""  # when the job took the worker down with it: what it did to it
+
+
+SCRATCH_PREFIX = "autograder-"  # a worker's scratch folder in the temporary folder: its log and home
+LOCK_NAME = ".lock"
+
+
+def _hold_lock(folder: Path) -> int:
+    """Lock `folder` for as long as this process lives (the kernel drops the lock when it dies, even by
+    SIGKILL). The lock file gets its name only once locked, so a sweep never sees it unlocked."""
+    fd = os.open(folder / f"{LOCK_NAME}.new", os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    os.rename(folder / f"{LOCK_NAME}.new", folder / LOCK_NAME)
+    return fd
+
+
+@contextmanager
+def scratch_folder(kind: str = ""):
+    """A temporary folder of the grader's, removed at the end, or by a later run's sweep if this process
+    is killed first."""
+    path = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{kind}"))
+    fd = _hold_lock(path)
+    try:
+        yield str(path)
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+        os.close(fd)
+
+
+def sweep_stale_scratch(tmp: str | None = None) -> list[Path]:
+    """Remove the scratch folders of workers whose grading process died without cleaning up (a
+    `kill -9`, a power cut): this user's, locked once and no longer. Returns what was removed."""
+    removed = []
+    for path in Path(tmp or tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*"):
+        try:
+            if path.is_symlink() or not path.is_dir() or path.stat().st_uid != os.getuid():
+                continue
+            fd = os.open(path / LOCK_NAME, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:  # not a worker's folder, or made by a version without the lock: left alone
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # its process is alive
+        finally:
+            os.close(fd)  # (closing drops the lock taken just now)
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
 
 
 class WorkerError(RuntimeError):
@@ -117,7 +167,9 @@ class Worker:
         """Start the runner (returns at once; the first job waits until it is warm)."""
         if self.proc is not None:
             return self
-        self.scratch = Path(tempfile.mkdtemp(prefix="autograder-"))
+        sweep_stale_scratch()
+        self.scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
+        self._lock = _hold_lock(self.scratch)
         home = self.scratch / "home"
         home.mkdir()
         self.log_path = self.scratch / "runner.log"
@@ -138,6 +190,7 @@ class Worker:
         except BaseException:
             ours.close()
             shutil.rmtree(self.scratch, ignore_errors=True)
+            os.close(self._lock)
             raise
         finally:
             theirs.close()
@@ -182,6 +235,7 @@ class Worker:
                 pass
             self.proc = None
             shutil.rmtree(self.scratch, ignore_errors=True)
+            os.close(self._lock)
         self.ready = False
         self.server_pid = None
 

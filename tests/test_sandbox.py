@@ -113,3 +113,37 @@ def test_binds_come_after_the_tmpfs_so_a_repository_under_tmp_stays_visible():
     binds = [i for i, a in enumerate(args) if a in ("--ro-bind", "--bind") and args[i + 1] not in ("/usr", "/etc")]
     assert binds and all(i > tmpfs for i in binds)
     assert str(sandbox.REPO_DIR / "solutions") not in args and str(sandbox.REPO_DIR) not in args
+
+
+def test_a_killed_graders_scratch_folders_are_swept_and_no_one_elses(tmp_path):
+    """A grader killed by SIGKILL cannot remove its scratch folders: the next worker's start does, and
+    leaves alone a living grader's folder and any folder that is not a locked grader folder."""
+    from pathlib import Path
+
+    from autograder.worker import SCRATCH_PREFIX, sweep_stale_scratch
+
+    holder = ("import sys, time, tempfile; tempfile.tempdir = sys.argv[1]\n"
+              "from autograder.worker import scratch_folder\n"
+              "with scratch_folder() as a, scratch_folder('record-') as b:\n"
+              "    print(a, b, flush=True); time.sleep(600)\n")
+    procs = [subprocess.Popen([sys.executable, "-c", holder, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    try:
+        folders = [proc.stdout.readline().split() for proc in procs]
+        dead, living = folders
+        assert all(Path(p).is_dir() and Path(p).name.startswith(SCRATCH_PREFIX) for p in dead + living)
+        procs[0].kill()
+        procs[0].wait()
+        unlocked = tmp_path / f"{SCRATCH_PREFIX}old-version"  # no lock: not known to be a grader's
+        unlocked.mkdir()
+        other = tmp_path / "someone-elses"
+        other.mkdir()
+        removed = sweep_stale_scratch(str(tmp_path))
+        assert sorted(map(str, removed)) == sorted(dead)
+        assert not any(Path(p).exists() for p in dead)
+        assert all(Path(p).is_dir() for p in living) and unlocked.is_dir() and other.is_dir()
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+            proc.stdout.close()
