@@ -19,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("notebook", help="the submitted .ipynb file")
     g.add_argument("--json", metavar="OUT", help="also write the result as Gradescope results.json")
     g.add_argument("--assignment", help="assignment name, when the path does not tell (e.g. 01_recurrence)")
-    g.add_argument("--solutions", metavar="DIR", help="solution notebooks (default: the course's solutions/)")
+    g.add_argument("--solutions", metavar="DIR", help="solution notebooks (default: ./solutions/ when run from a course folder with its nbgrader_config.py, else this repository's)")
     g.add_argument("--timeout", type=float, default=300.0, help="wall-time limit for the notebook, s (default 300)")
     g.add_argument("--quiet", action="store_true", help="print only the table, no failure details")
     c = sub.add_parser("grade-class", help="grade a folder of submissions <student>/<assignment>/<notebook>.ipynb "
@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", metavar="DIR", help="where results/ and class-grades.csv go (default: grading/)")
     c.add_argument("--workers", type=int, default=None, help="submissions graded at once (default: CPU cores)")
     c.add_argument("--assignment", action="append", help="grade only this assignment (repeatable)")
-    c.add_argument("--solutions", metavar="DIR", help="solution notebooks (default: the course's solutions/)")
+    c.add_argument("--solutions", metavar="DIR", help="solution notebooks (default: ./solutions/ when run from a course folder with its nbgrader_config.py, else this repository's)")
     c.add_argument("--timeout", type=float, default=300.0, help="wall-time limit per notebook, s (default 300)")
     c.add_argument("--no-gradebook", action="store_true",
                    help="do not record scores in nbgrader's gradebook nor write HTML feedback")

@@ -168,8 +168,16 @@ def references(sol: Solution, limits: Limits | None = None) -> dict[str, list[di
 # -- grading -------------------------------------------------------------------------------------------
 
 def default_solutions_dir() -> Path:
+    """AUTOGRADER_SOLUTIONS; else, run from a course folder of nbgrader's (its nbgrader_config.py beside a
+    solutions/ folder, e.g. an instructor's copy of the course), that folder's solutions; else this
+    repository's."""
     env = os.environ.get("AUTOGRADER_SOLUTIONS")
-    return Path(env) if env else REPO_DIR / "solutions"
+    if env:
+        return Path(env)
+    here = Path.cwd()
+    if (here / "nbgrader_config.py").is_file() and (here / "solutions").is_dir():
+        return here / "solutions"
+    return REPO_DIR / "solutions"
 
 
 def collect_cases(events: list[dict]) -> dict[str, list[dict]]:

@@ -18,8 +18,10 @@ Set by environment variables (the defaults suit one course on one server):
   RNN_HUB_STUDENT_GROUP a Unix group whose members may log in as students (default: rnn-students)
   RNN_COURSE_ROOT       the course folder, a clone of this repository the instructor owns
                         (default: ~<first instructor>/rnn-course)
-  AUTOGRADER_EXCHANGE   nbgrader's exchange, shared by everyone (default /srv/nbgrader/exchange): the
-                        same variable nbgrader_config.py reads, so the instructor's commands agree
+  AUTOGRADER_EXCHANGE   nbgrader's exchange, shared by everyone (default /srv/nbgrader/exchange); passed
+                        to the instructors' servers, whose course nbgrader_config.py reads it
+  AUTOGRADER_DB_URL     the gradebook, when not the course folder's SQLite file (README: PostgreSQL);
+                        passed to the instructors' servers only
   RNN_HUB_SINGLEUSER    the command that starts a user's server (default: jupyterhub-singleuser beside
                         this Python); its environment must be readable by every user
   RNN_HUB_ENV           only when that command is a system Python running the course environment's
@@ -128,8 +130,13 @@ def role_of(name: str) -> str:
 
 def setup_server(spawner) -> None:
     """Before a user's server starts: their role's configuration and, with RNN_HUB_ENV, the environment."""
-    config_path = [str(HUB_DIR / "config" / role_of(spawner.user.name))]
+    role = role_of(spawner.user.name)
+    config_path = [str(HUB_DIR / "config" / role)]
     env = {}
+    if role == "instructor":  # the course's own nbgrader_config.py reads these (its exchange, its gradebook)
+        env["AUTOGRADER_EXCHANGE"] = EXCHANGE
+        if os.environ.get("AUTOGRADER_DB_URL"):
+            env["AUTOGRADER_DB_URL"] = os.environ["AUTOGRADER_DB_URL"]
     if ENV:
         packages = sysconfig.get_paths(vars={"base": ENV, "platbase": ENV})["purelib"]
         env["PYTHONPATH"] = packages

@@ -2,6 +2,7 @@
 import csv
 import json
 import shutil
+import sys
 
 import pytest
 
@@ -190,3 +191,29 @@ def test_feedback_and_csv_follow_the_gradebook_and_its_roster(first_solution, tm
     summary, _ = grade()
     assert summary["graded"] == 0 and summary["recorded"] == [] and summary["feedback_refreshed"] == []
     assert {p: p.read_bytes() for p in (root / "grading").rglob("*") if p.is_file() and p.suffix != ".db"} == before
+
+
+def test_the_default_solutions_are_the_course_folders_the_command_runs_from(tmp_path, monkeypatch):
+    """Run from an instructor's course folder (nbgrader_config.py beside solutions/), grade-class and
+    grade read that folder's solutions, not this repository's; elsewhere, the repository's."""
+    from autograder.grade import REPO_DIR, default_solutions_dir
+
+    monkeypatch.delenv("AUTOGRADER_SOLUTIONS", raising=False)
+    course = tmp_path / "my-course"
+    (course / "solutions").mkdir(parents=True)
+    monkeypatch.chdir(course)
+    assert default_solutions_dir() == REPO_DIR / "solutions"  # no nbgrader_config.py: not a course folder
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    assert default_solutions_dir() == course / "solutions"
+    monkeypatch.chdir(tmp_path)
+    assert default_solutions_dir() == REPO_DIR / "solutions"
+    monkeypatch.setenv("AUTOGRADER_SOLUTIONS", str(tmp_path / "elsewhere"))
+    monkeypatch.chdir(course)
+    assert default_solutions_dir() == tmp_path / "elsewhere"  # the variable wins
+    # the command: a course folder without solutions for what was submitted says where it looked
+    monkeypatch.delenv("AUTOGRADER_SOLUTIONS")
+    make_submission(SOLUTIONS / "01_recurrence" / "01_the_rnn_recurrence.ipynb",
+                    course / "grading" / "submitted" / "ann" / "01_recurrence" / "01_the_rnn_recurrence.ipynb")
+    proc = run([sys.executable, "-m", "autograder", "grade-class", "grading/submitted", "--no-gradebook"],
+               cwd=course)
+    assert proc.returncode != 0 and f"with assignments from {course / 'solutions'}" in proc.stderr, proc.stderr

@@ -71,7 +71,7 @@ class Klass:
         return self.instructor("nbgrader", *args, check=check)
 
     def grade_class(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "autograder", "grade-class", "grading/submitted", "--solutions", "solutions",
+        return [sys.executable, "-m", "autograder", "grade-class", "grading/submitted",
                 *args]
 
     def home(self, role: str) -> Path:

@@ -218,6 +218,8 @@ def test_the_hub_runs_each_users_server_as_that_unix_user(hub):
         assert f"HOME={pwd.getpwnam(user).pw_dir}".encode() in environ
         config = [e for e in environ if e.startswith(b"JUPYTER_CONFIG_PATH=")]
         assert config and f"/config/{role}".encode() in config[0], (role, config)
+        # the instructor's terminal commands, run from the course folder, read the hub's exchange
+        assert (f"AUTOGRADER_EXCHANGE={hub.exchange}".encode() in environ) == (role == "instructor")
     proxy = [pid for pid in hub.seen if b"configurable-http-proxy" in Path(f"/proc/{pid}/cmdline").read_bytes()]
     assert proxy, "no configurable-http-proxy below the hub"
 
@@ -250,7 +252,8 @@ def test_the_students_assignment_list_lists_fetches_and_submits_the_released_ass
 def test_formgrader_is_the_instructors_alone(hub):
     mine = hub.server("instructor", "/formgrader/api/assignments")
     assert mine.status_code == 200, mine.text
-    assert ASSIGNMENT in {a["name"] for a in mine.json()}, mine.json()
+    # formgrader reads the course folder's gradebook and the hub's exchange: the assignment is released
+    assert {(a["name"], a["status"]) for a in mine.json()} >= {(ASSIGNMENT, "released")}, mine.json()
     assert hub.server("student", "/formgrader/api/assignments").status_code == 404
     page = hub.server("student", "/lab")  # the student's JupyterLab hides the instructor's side bars
     assert page.status_code == 200
