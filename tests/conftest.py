@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder.notebooks import revision_notebooks, solution_notebooks
 from autograder.submissions import make_submission, solution_answers  # noqa: F401 (re-exported for tests)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,7 +22,13 @@ COURSE = ROOT / "course"
 VENV_BIN = Path(sys.executable).parent
 
 def solution_paths():
-    return sorted(SOLUTIONS.glob("*/*.ipynb"))
+    """The graded assignments' solution notebooks (the revision notebooks have tests of their own:
+    tests/test_revision.py)."""
+    return solution_notebooks(SOLUTIONS)
+
+
+def revision_paths():
+    return revision_notebooks(SOLUTIONS)
 
 
 def release_of(solution: Path) -> Path:
