@@ -183,7 +183,7 @@ GRU = [
               "z, the update gate, is the GRU's second block of weights.",
               "r, the reset gate, is the GRU's first block of weights.",
               "One option is not a GRU gate.")),
-    Question("gru-q4", "medium", "nn.GRU sheet, multiple choice 4 (option C corrected)",
+    Question("gru-q4", "medium", "nn.GRU sheet, multiple choice 4, corrected",
              "What is the main advantage of a GRU over an LSTM of the same sizes?",
              ("Requires more memory", "Handles longer sequences better",
               "Simpler: 3 weight blocks instead of 4, so 3/4 of the parameters", "Has more gates"),
@@ -439,11 +439,15 @@ PROMPTS = {p.pid: p for p in [
 ]}
 
 
-def score_explanation(pid: str, text: str) -> int:
-    """Print which of the prompt's concepts `text` names, and return how many (a rough self-check)."""
+def concepts_named(pid: str, text: str) -> list[bool]:
+    """For each concept of prompt `pid`, whether `text` names it (by keywords and synonyms)."""
+    return [any(re.search(p, text, re.I) for p in c.patterns) for c in PROMPTS[pid].concepts]
+
+
+def score_explanation(pid: str, text: str) -> None:
+    """Print which of the prompt's concepts `text` names, and how many (a rough self-check, not a grade)."""
     prompt = PROMPTS[pid]
-    named = [any(re.search(p, text, re.I) for p in c.patterns) for c in prompt.concepts]
+    named = concepts_named(pid, text)
     print(f"you named {sum(named)}/{len(named)} concepts (a rough self-check by keywords: read the list)")
     for hit, concept in zip(named, prompt.concepts):
         print(f"  {'✓' if hit else '✗'} {concept.name}")
-    return sum(named)
