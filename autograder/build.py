@@ -2,13 +2,15 @@
 
 course [ASSIGNMENT...]  regenerate course/<assignment>/ from solutions/<assignment>/ with
         `nbgrader generate_assignment` (all assignments, or only those named); the student notebooks
-        are generated, never edited by hand
+        are generated, never edited by hand; the revision notebooks (autograder.notebooks.REVISION_ASSIGNMENTS)
+        are released with `--no-db`, so they never get a gradebook row
 format  normalise the notebooks in solutions/: no outputs or execution counts, cell ids named after
         grade_ids, stable JSON, so that a diff shows only what changed
 check   exit 1 if a solution notebook is not normalised (used by the tests)
 """
 from __future__ import annotations
 
+import fnmatch
 import os
 import shutil
 import subprocess
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 
-from .notebooks import grade_id, solution_notebooks
+from .notebooks import grade_id, is_revision, revision_notebooks, solution_notebooks
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
@@ -73,7 +75,7 @@ def dumps(nb) -> str:
 def format_solutions(check_only: bool = False) -> list[Path]:
     """Normalise (or, with check_only, list) the solution notebooks that are not normalised."""
     changed = []
-    for path in solution_notebooks(SOLUTIONS):
+    for path in sorted(solution_notebooks(SOLUTIONS) + revision_notebooks(SOLUTIONS)):
         text = path.read_text(encoding="utf-8")
         wanted = dumps(normalised(nbformat.reads(text, as_version=4)))
         if text != wanted:
@@ -91,7 +93,8 @@ def build_course(root: Path = ROOT, only: list[str] | None = None) -> list[Path]
     """
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     solutions, course = Path(root) / "solutions", Path(root) / "course"
-    assignments = sorted({p.parent.name for p in solution_notebooks(solutions)})
+    graded = sorted({p.parent.name for p in solution_notebooks(solutions)})
+    assignments = sorted(set(graded) | {p.parent.name for p in revision_notebooks(solutions)})
     if only:
         unknown = sorted(set(only) - set(assignments))
         if unknown:
@@ -105,11 +108,18 @@ def build_course(root: Path = ROOT, only: list[str] | None = None) -> list[Path]
         target = course / assignment
         if target.exists():
             shutil.rmtree(target)
-    # one nbgrader process for the whole course (its assignment argument is a glob): starting nbgrader
-    # costs seconds, generating a notebook a fraction of that
-    for pattern in (assignments if only else ["*"]):
+    # one nbgrader process for the graded course (its assignment argument is a glob): starting nbgrader
+    # costs seconds, generating a notebook a fraction of that. The glob is the naming rule NN_topic, used
+    # only when it matches exactly the graded assignments; revision notebooks are released with --no-db.
+    folders = sorted(p.name for p in solutions.iterdir() if p.is_dir())
+    wanted = [a for a in assignments if not is_revision(a)]
+    whole = "[0-9][0-9]_*"
+    if not only and wanted and fnmatch.filter(folders, whole) == wanted:
+        wanted = [whole]
+    runs = [(pattern, []) for pattern in wanted] + [(a, ["--no-db"]) for a in assignments if is_revision(a)]
+    for pattern, flags in runs:
         proc = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", pattern, "--force",
-                               "--log-level=WARN"], cwd=root, env=env, capture_output=True, text=True)
+                               *flags, "--log-level=WARN"], cwd=root, env=env, capture_output=True, text=True)
         if proc.returncode != 0:
             raise SystemExit(f"nbgrader generate_assignment {pattern} failed:\n{proc.stdout}\n{proc.stderr}")
     for assignment in assignments:

@@ -39,7 +39,7 @@ from pathlib import Path
 
 from .grade import (GradeResult, Limits, TestResult, code_digest, default_solutions_dir,
                     grade_notebook, references)
-from .notebooks import GradingInputError, load_solution, solution_notebooks
+from .notebooks import GradingInputError, is_revision, load_solution, solution_notebooks
 from .report import gradescope_results
 from .worker import Worker
 
@@ -55,23 +55,30 @@ class Task:
     note: str = ""
 
 
-def discover(submitted: Path, solutions: Path, assignments: list[str] | None, roster=()) -> list[Task]:
+def discover(submitted: Path, solutions: Path, assignments: list[str] | None, roster=(), log=None) -> list[Task]:
     """Every (student, assignment, expected notebook) to report on, sorted.
 
     The assignments are those someone submitted (of `assignments`, if given); the students are those
     with a folder in `submitted` and those on the `roster` (the gradebook's students). A student
     without a folder or a notebook for an assignment gets a task without a path: "missing".
+    Folders of the ungraded revision notebooks are left out, with one note to `log`.
     """
     expected: dict[str, list[str]] = {}
     for sol in solution_notebooks(solutions):
         expected.setdefault(sol.parent.name, []).append(sol.stem)
     folders: dict[tuple[str, str], Path] = {}
     students = set(roster)
+    revision = []
     for student_dir in sorted(p for p in submitted.iterdir() if p.is_dir() and not SKIP_NAMES.search(p.name)):
         students.add(student_dir.name)
         for adir in sorted(p for p in student_dir.iterdir() if p.is_dir() and not SKIP_NAMES.search(p.name)):
-            if adir.name in expected and (not assignments or adir.name in assignments):
+            if is_revision(adir.name):
+                revision.append(adir)
+            elif adir.name in expected and (not assignments or adir.name in assignments):
                 folders[(student_dir.name, adir.name)] = adir
+    if revision and log is not None:
+        print(f"grade-class: {len(revision)} revision folder(s) ignored (e.g. {revision[0].relative_to(submitted)}): "
+              f"the revision notebooks are not graded", file=log)
     graded = sorted({assignment for _, assignment in folders})
     tasks = []
     for student in sorted(students):
@@ -181,7 +188,7 @@ def grade_class(submitted, out=None, workers: int | None = None, assignments: li
             except Exception as exc:
                 print(f"grade-class: could not read the students in nbgrader's gradebook: "
                       f"{classroom.describe_error(exc)}", file=log)
-    tasks = discover(submitted, solutions, assignments, roster)
+    tasks = discover(submitted, solutions, assignments, roster, log=log)
     if not tasks:
         raise GradingInputError(f"{submitted}: no submissions found (expected <student>/<assignment>/<notebook>.ipynb "
                                 f"with assignments from {solutions})")

@@ -185,6 +185,11 @@ def zip_entries(assignment: str, repo_dir: Path = REPO_DIR) -> dict[str, bytes |
     repo_dir = Path(repo_dir)
     solutions = repo_dir / "solutions" / assignment
     notebooks = sorted(p.name for p in solutions.glob("*.ipynb"))
+    from .notebooks import is_revision
+
+    if is_revision(assignment):
+        known = ", ".join(assignments(repo_dir / "solutions")) or "none"
+        raise BuildError(f"{assignment!r} holds the revision notebooks, which are not graded; known: {known}")
     if not notebooks:
         known = ", ".join(assignments(repo_dir / "solutions")) or "none"
         raise BuildError(f"unknown assignment {assignment!r} (no notebook in solutions/{assignment}/); known: {known}")

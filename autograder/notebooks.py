@@ -202,8 +202,28 @@ def load_solution(path: Path) -> Solution:
     return sol
 
 
-def solution_notebooks(solutions_dir: Path) -> list[Path]:
+# Assignment folders of solutions/ that hold revision notebooks: released to course/ like the others (by
+# `nbgrader generate_assignment --no-db`), but with no graded cell, never in the gradebook, a Gradescope zip,
+# a benchmark or a test catalog, and never graded. Every tool that walks the assignments asks here.
+REVISION_ASSIGNMENTS = ("revision",)
+
+
+def is_revision(assignment: str) -> bool:
+    return assignment in REVISION_ASSIGNMENTS
+
+
+def _all_notebooks(solutions_dir: Path) -> list[Path]:
     return sorted(p for p in Path(solutions_dir).glob("*/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+
+
+def solution_notebooks(solutions_dir: Path) -> list[Path]:
+    """The graded assignments' notebooks, `<assignment>/<notebook>.ipynb` (revision notebooks left out)."""
+    return [p for p in _all_notebooks(solutions_dir) if not is_revision(p.parent.name)]
+
+
+def revision_notebooks(solutions_dir: Path) -> list[Path]:
+    """The ungraded revision notebooks, `<revision assignment>/<notebook>.ipynb`."""
+    return [p for p in _all_notebooks(solutions_dir) if is_revision(p.parent.name)]
 
 
 def locate_solution(submission_path: Path, nb, solutions_dir: Path, assignment: str | None = None) -> Solution:

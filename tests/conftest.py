@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder.notebooks import revision_notebooks, solution_notebooks
 from autograder.submissions import make_submission, solution_answers  # noqa: F401 (re-exported for tests)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,7 +22,13 @@ COURSE = ROOT / "course"
 VENV_BIN = Path(sys.executable).parent
 
 def solution_paths():
-    return sorted(SOLUTIONS.glob("*/*.ipynb"))
+    """The graded assignments' solution notebooks (the revision notebooks have tests of their own:
+    tests/test_revision.py)."""
+    return solution_notebooks(SOLUTIONS)
+
+
+def revision_paths():
+    return revision_notebooks(SOLUTIONS)
 
 
 def release_of(solution: Path) -> Path:
@@ -91,7 +98,7 @@ MEASURED_SECONDS = {  # from a clean-clone .ci/run on 2026-12-06 (--durations=0,
     "test_grade.py::03": 22, "test_valid_answers.py::08": 21, "test_grade.py::04": 19, "test_grade.py": 15,
     "test_valid_answers.py::10": 14, "test_gradescope.py": 13, "test_exchange.py": 13, "test_course.py": 11,
     "test_valid_answers.py::05": 10, "test_valid_answers.py::09": 9, "test_grade.py::01": 8,
-    "test_gradebook_postgres.py": 88, "test_classroom_loop.py": 75,
+    "test_gradebook_postgres.py": 88, "test_classroom_loop.py": 75, "test_revision.py": 12,
 }
 
 
