@@ -234,6 +234,11 @@ def locate_solution(submission_path: Path, nb, solutions_dir: Path, assignment: 
     notebook of another assignment is refused rather than graded as zero.
     """
     all_paths = solution_notebooks(solutions_dir)
+    revision = {p.stem for p in revision_notebooks(solutions_dir)}
+    if (assignment is not None and is_revision(assignment)) or \
+            (assignment is None and Path(submission_path).stem in revision):
+        raise GradingInputError(f"{submission_path}: a revision notebook: it has nothing to grade "
+                                f"(its quiz answers itself in the notebook)")
     if not all_paths:
         raise GradingInputError(f"no solution notebooks under {solutions_dir}")
     assignments = sorted({p.parent.name for p in all_paths})

@@ -13,6 +13,7 @@ import io
 import json
 import re
 import shutil
+import sys
 import warnings
 from contextlib import redirect_stdout
 from pathlib import Path
@@ -23,7 +24,7 @@ import torch.nn as nn
 
 from autograder.notebooks import REVISION_ASSIGNMENTS, revision_notebooks, solution_notebooks
 from cell_errors import errors
-from conftest import COURSE, ROOT, SOLUTIONS, release_of, revision_paths, source
+from conftest import COURSE, ROOT, SOLUTIONS, release_of, revision_paths, run, source
 from executed import executed
 from quoted_numbers import output_text
 from rnnlab import revision
@@ -403,3 +404,16 @@ def test_gradescope_builds_no_zip_for_revision():
     assert "revision" not in gradescope.assignments(SOLUTIONS)
     with pytest.raises(gradescope.BuildError, match="revision notebooks, which are not graded"):
         gradescope.zip_entries("revision", ROOT)
+
+
+@pytest.mark.parametrize("path", revision_notebooks(SOLUTIONS), ids=lambda p: p.stem)
+def test_grading_a_revision_notebook_says_it_has_nothing_to_grade(path, tmp_path):
+    """`python -m autograder grade` on a revision page, by its name or with --assignment revision: one
+    clear line, not "not a notebook of any assignment"."""
+    copy = tmp_path / path.name
+    shutil.copy(COURSE / "revision" / path.name, copy)
+    for extra in ([], ["--assignment", "revision"]):
+        proc = run([sys.executable, "-m", "autograder", "grade", str(copy), *extra])
+        assert proc.returncode != 0, proc.stdout
+        said = [line for line in proc.stderr.splitlines() if line.strip()]
+        assert len(said) == 1 and "a revision notebook: it has nothing to grade" in said[0], proc.stderr
