@@ -36,6 +36,9 @@ SKIPPED = {
     "sudo -u postgres createuser": "needs a running PostgreSQL server (tests/test_gradebook_postgres.py starts one)",
     "export AUTOGRADER_DB_URL=": "points the next commands at that server (tests/test_gradebook_postgres.py does)",
     ".venv/bin/nbgrader generate_assignment 01_recurrence --force": "the PostgreSQL steps (tests/test_gradebook_postgres.py)",
+    "sudo make hub": "make test runs `make hub` itself (as root, without sudo)",
+    "sudo groupadd rnn-students": "an administrator's step: makes a system group (tests/test_jupyterhub.py makes its own users)",
+    "sudo RNN_HUB_INSTRUCTORS=": "starts JupyterHub, which runs until stopped (tests/test_jupyterhub.py starts and stops one)",
 }
 # what some commands must print, beyond exiting with status 0
 EXPECTED = {
