@@ -324,6 +324,21 @@ def write_csv(tasks: list[Task], results_dir: Path, path: Path, states: dict | N
     return len(groups)
 
 
+def one_line(exc: BaseException) -> str:
+    """An error in one line that names its cause: the first line, and when that only introduces details
+    (nbgrader's log, a traceback), the last line of those, where the cause is."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    if len(lines) > 1 and lines[0].endswith(":"):
+        raised = [line for line in lines[1:] if _RAISED.match(line)]  # e.g. "PermissionError: [Errno 13] ..."
+        return f"{lines[0]} {(raised or lines)[-1]}"
+    return lines[0]
+
+
+_RAISED = re.compile(r"^([\w.]+(Error|Exception|Exit|Interrupt)|Exception)(: |$)")
+
+
 def record_all(course_root: Path, submitted: Path, tasks, results_dir: Path, fresh: set, log):
     """Put the scores in nbgrader's gradebook and write feedback (one submission after another: nbgrader
     changes the working directory while it converts; other processes may use a database server at once).
@@ -365,7 +380,7 @@ def record_all(course_root: Path, submitted: Path, tasks, results_dir: Path, fre
             classroom.feedback(course_root, student, assignment, renamed)
         except Exception as exc:  # the gradebook step never loses the grades already written
             print(f"grade-class: could not record {student}/{assignment} in nbgrader's gradebook: "
-                  f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=log)
+                  f"{one_line(exc)}", file=log)
             del current[(student, assignment)]
             continue
         for data in datas:
@@ -391,7 +406,7 @@ def record_all(course_root: Path, submitted: Path, tasks, results_dir: Path, fre
                 classroom.feedback(course_root, *pair, renames[pair])
             except Exception as exc:
                 print(f"grade-class: could not rewrite the feedback of {pair[0]}/{pair[1]}: "
-                      f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=log)
+                      f"{one_line(exc)}", file=log)
                 continue
             refreshed.append(f"{pair[0]}/{pair[1]}")
         for path, data in zip(paths, datas):

@@ -93,9 +93,18 @@ class GradeResult:
 
 # -- references ----------------------------------------------------------------------------------------
 
-def _cache_dir() -> Path:
+def _cache_dir(sol: Solution | None = None) -> Path:
+    """AUTOGRADER_CACHE; else the grading/ folder of the course the solution belongs to (the folder with
+    nbgrader_config.py above solutions/: an instructor's own copy of the course has its own); else this
+    repository's."""
     env = os.environ.get("AUTOGRADER_CACHE")
-    return Path(env) if env else REPO_DIR / "grading" / "cache"
+    if env:
+        return Path(env)
+    if sol is not None:
+        course = Path(sol.path).resolve().parent.parent.parent
+        if (course / "nbgrader_config.py").is_file():
+            return course / "grading" / "cache"
+    return REPO_DIR / "grading" / "cache"
 
 
 def code_digest() -> str:
@@ -119,7 +128,7 @@ def references(sol: Solution, limits: Limits | None = None) -> dict[str, list[di
     from .values import check_plain, compare
 
     key = hashlib.sha256(sol.path.read_bytes() + code_digest().encode() + torch.__version__.encode()).hexdigest()[:24]
-    cache = _cache_dir() / f"{sol.assignment}--{sol.name}--{key}.pt"
+    cache = _cache_dir(sol) / f"{sol.assignment}--{sol.name}--{key}.pt"
     if str(cache) in _REFS:
         return _REFS[str(cache)]
     if cache.exists():
@@ -154,13 +163,16 @@ def references(sol: Solution, limits: Limits | None = None) -> dict[str, list[di
                               atol=case.get("atol"), options=case.get("options"), strict=case.get("strict") or ())
             if not ok:
                 raise AuthoringError(f"{test.grade_id}/{case['name']!r}: the solution fails its own test: {why}")
+    tmp = cache.with_suffix(f".{os.getpid()}.tmp")
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
         torch.save(refs, tmp)
         os.replace(tmp, cache)
-    except OSError:
-        pass  # a read-only install grades without a cache
+    except (OSError, RuntimeError):  # (torch.save says "Permission denied" as a RuntimeError)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass  # a read-only install grades without a cache
     _REFS[str(cache)] = refs
     return refs
 

@@ -42,8 +42,16 @@ def mode() -> str:
 
 
 def _python_roots() -> list[Path]:
+    """The Python installation's folders, and the package folders on PYTHONPATH (a system Python that
+    runs an environment's packages, as on a JupyterHub whose environment users cannot run): only folders
+    named site-packages or dist-packages, never a checkout (its solutions/ must stay out of reach)."""
     roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
-    return sorted(r for r in roots if not str(r).startswith("/usr"))
+    for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+        path = Path(entry)
+        if path.is_absolute() and path.name in ("site-packages", "dist-packages") and path.is_dir():
+            roots.add(path.resolve())
+    roots = {r for r in roots if not str(r).startswith("/usr")}
+    return sorted(r for r in roots if not any(other in r.parents for other in roots))
 
 
 def python_links() -> list[tuple[Path, Path]]:

@@ -139,7 +139,9 @@ def setup_server(spawner) -> None:
             env["AUTOGRADER_DB_URL"] = os.environ["AUTOGRADER_DB_URL"]
     if ENV:
         packages = sysconfig.get_paths(vars={"base": ENV, "platbase": ENV})["purelib"]
-        env["PYTHONPATH"] = packages
+        # (a path on PYTHONPATH is no site folder: the editable install's hook there is not run, so the
+        # checkout that holds autograder/ and rnnlab/ goes on the path itself)
+        env["PYTHONPATH"] = os.pathsep.join([packages, str(HERE.parent)])
         env["JUPYTER_PATH"] = str(Path(ENV) / "share" / "jupyter")
         config_path.append(str(Path(ENV) / "etc" / "jupyter"))
     env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(config_path)

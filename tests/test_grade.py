@@ -152,3 +152,25 @@ def test_a_crash_inside_a_test_costs_only_that_test(first_solution, tmp_path):
     assert 0 < got["test_rnn_forward"] < 4.0
     forward = next(t for t in result.tests if t.grade_id == "test_rnn_forward")
     assert any("killed by SIGKILL" in line for line in forward.lines), forward.lines
+
+
+def test_a_cache_it_cannot_write_only_costs_the_cache(first_solution, tmp_path, monkeypatch):
+    """An instructor grading from a checkout they do not own: the reference cache cannot be written
+    (torch.save raises "Permission denied" as a RuntimeError), so the references are computed and used
+    without it, and no half-written file is left."""
+    import torch
+
+    from autograder import grade
+    from autograder.notebooks import load_solution
+
+    monkeypatch.setenv("AUTOGRADER_CACHE", str(tmp_path))
+
+    def refuse(obj, path, *args, **kwargs):
+        open(path, "wb").close()  # torch opens the file, then fails
+        raise RuntimeError("[enforce fail at inline_container.cc:747] . open file failed with strerror: Permission denied")
+
+    monkeypatch.setattr(torch, "save", refuse)
+    monkeypatch.setattr(grade, "_REFS", {})
+    refs = grade.references(load_solution(first_solution))
+    assert refs and all(cases for cases in refs.values())
+    assert list(tmp_path.iterdir()) == []

@@ -206,11 +206,17 @@ def stop_hub(hub: Hub, proc: subprocess.Popen) -> None:
     assert not left, f"processes the hub started outlived it: {left}"
 
 
+def cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError):  # ended meanwhile
+        return b""
+
+
 def test_the_hub_runs_each_users_server_as_that_unix_user(hub):
     for role, user in hub.users.items():
         uid = pwd.getpwnam(user).pw_uid
-        servers = [pid for pid in processes_of(uid)
-                   if b"jupyterhub.singleuser" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        servers = [pid for pid in processes_of(uid) if b"jupyterhub.singleuser" in cmdline(pid)]
         assert len(servers) == 1, (role, servers)
         assert servers[0] in hub.seen  # spawned by this hub
         # in their own home, with their role's configuration
@@ -220,7 +226,14 @@ def test_the_hub_runs_each_users_server_as_that_unix_user(hub):
         assert config and f"/config/{role}".encode() in config[0], (role, config)
         # the instructor's terminal commands, run from the course folder, read the hub's exchange
         assert (f"AUTOGRADER_EXCHANGE={hub.exchange}".encode() in environ) == (role == "instructor")
-    proxy = [pid for pid in hub.seen if b"configurable-http-proxy" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        if role != "student":
+            continue
+        # the course's packages import there (the student's kernels inherit this environment)
+        path = [e.split(b"=", 1)[1].decode() for e in environ if e.startswith(b"PYTHONPATH=")]
+        probe = as_user(user, STUDENT_PYTHON, "-c", "import rnnlab, autograder.check, torch; print('importable')",
+                        env={"PYTHONPATH": path[0] if path else ""}, check=False)
+        assert probe.stdout.strip() == "importable", (role, probe.stderr[-2000:])
+    proxy = [pid for pid in hub.seen if b"configurable-http-proxy" in cmdline(pid)]
     assert proxy, "no configurable-http-proxy below the hub"
 
 
@@ -272,3 +285,22 @@ def test_a_student_cannot_reach_the_instructors_server(hub):
     # nor read the course folder on disk
     ls = as_user(hub.users["student"], "ls", str(hub.course / "solutions"), check=False)
     assert ls.returncode != 0
+
+
+def test_the_instructor_grades_the_class_as_themselves_not_root(hub):
+    """grade-class run by the instructor's own Unix user from the course folder (its default solutions,
+    its own reference cache), sandboxed by bubblewrap without root. --no-gradebook: nbgrader's HTML
+    feedback needs soupsieve 4.1.4, which needs Python 3.11.5 or newer, and the test users run this
+    machine's Python 3.11.2 (an environment made with 3.11.2 gets an older soupsieve from pip); the
+    instructor's gradebook writes as non-root are the generate_assignment and collect above."""
+    student = hub.users["student"]
+    env = {"AUTOGRADER_EXCHANGE": str(hub.exchange), "PATH": f"{hub.exchange.parent / 'bin'}:/usr/bin:/bin"}
+    proc = as_user(hub.users["instructor"], STUDENT_PYTHON, "-m", "autograder", "grade-class", "grading/submitted",
+                   "--workers", "1", "--no-gradebook", cwd=hub.course, env=env, timeout=300)
+    assert "1 notebooks: 1 graded now" in proc.stdout, proc.stdout + proc.stderr
+    assert "unsandboxed" not in proc.stdout + proc.stderr and "could not" not in proc.stderr, proc.stderr
+    result = json.loads((hub.course / "grading" / "results" / student / ASSIGNMENT / f"{NAME}.json").read_text())
+    assert result["extra_data"]["status"] == "graded" and result["score"] == 0, result["extra_data"]  # unanswered
+    assert list((hub.course / "grading" / "cache").glob(f"{ASSIGNMENT}--*.pt"))  # the course's own cache
+    made = list((hub.course / "grading").rglob("*"))
+    assert made and all(p.stat().st_uid == pwd.getpwnam(hub.users["instructor"]).pw_uid for p in made)

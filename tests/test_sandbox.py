@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -118,8 +119,6 @@ def test_binds_come_after_the_tmpfs_so_a_repository_under_tmp_stays_visible():
 def test_a_killed_graders_scratch_folders_are_swept_and_no_one_elses(tmp_path):
     """A grader killed by SIGKILL cannot remove its scratch folders: the next worker's start does, and
     leaves alone a living grader's folder and any folder that is not a locked grader folder."""
-    from pathlib import Path
-
     from autograder.worker import SCRATCH_PREFIX, sweep_stale_scratch
 
     holder = ("import sys, time, tempfile; tempfile.tempdir = sys.argv[1]\n"
@@ -147,3 +146,20 @@ def test_a_killed_graders_scratch_folders_are_swept_and_no_one_elses(tmp_path):
             proc.kill()
             proc.wait()
             proc.stdout.close()
+
+
+def test_package_folders_on_pythonpath_are_in_the_sandbox_and_nothing_else_of_it(tmp_path, monkeypatch):
+    """A system Python running an environment's packages through PYTHONPATH (JupyterHub's RNN_HUB_ENV)
+    finds them in the sandbox too; a checkout or any other folder on PYTHONPATH stays out."""
+    from autograder.grade import REPO_DIR
+
+    packages = tmp_path / "env" / "lib" / "python3.11" / "site-packages"
+    packages.mkdir(parents=True)
+    other = tmp_path / "mylib"
+    other.mkdir()
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(packages), str(REPO_DIR), str(other), "relative"]))
+    args = sandbox.bwrap_args()
+    bound = [args[i + 1] for i, a in enumerate(args) if a == "--ro-bind"]
+    assert str(packages.resolve()) in bound
+    assert str(REPO_DIR) not in bound and str(other) not in bound
+    assert not [b for b in bound if Path(b).name == "solutions" or (Path(b) / "solutions").is_dir()]

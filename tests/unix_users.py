@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 SITE_PACKAGES = sysconfig.get_paths()["purelib"]  # the course environment's, readable by everyone
+CHECKOUT = str(Path(__file__).resolve().parent.parent)  # autograder/ and rnnlab/ (installed editable: a hook
+# in site-packages that a PYTHONPATH entry does not run)
 STUDENT_PYTHON = "/usr/bin/python3"  # Debian's 3.11, ABI-compatible with the environment's
 
 
@@ -42,7 +44,9 @@ def as_user(user: str, *cmd: str, cwd: str | Path | None = None, timeout: float 
     (plus `env`)."""
     home = pwd.getpwnam(user).pw_dir
     env = ["env", "-i", f"HOME={home}", f"USER={user}", f"LOGNAME={user}", "PATH=/usr/bin:/bin",
-           "LANG=C.UTF-8", f"PYTHONPATH={SITE_PACKAGES}", *(f"{k}={v}" for k, v in (env or {}).items())]
+           "LANG=C.UTF-8", f"PYTHONPATH={SITE_PACKAGES}:{CHECKOUT}",
+           f"JUPYTER_PATH={sys.prefix}/share/jupyter",  # (nbconvert's templates, for feedback)
+           *(f"{k}={v}" for k, v in (env or {}).items())]
     proc = subprocess.run(["runuser", "-u", user, "--", *env, *cmd], cwd=cwd or home, capture_output=True,
                           text=True, timeout=timeout)
     if check:
