@@ -10,8 +10,10 @@ TORCH_INDEX ?= auto
 # a Python named on the command line (make setup PYTHON=python3.12) rebuilds an environment made by another
 PYTHON_GIVEN := $(if $(filter command line,$(origin PYTHON)),--python-given,)
 PYTEST_ARGS ?=
-# make test runs the suite in this many processes (pytest-xdist), a test module per process at a time
-PYTEST_WORKERS ?= 2
+# make test runs the suite in this many processes (pytest-xdist), a test module per process at a time.
+# Three on two cores: the suite spends about half its time waiting (timeouts of hostile submissions,
+# servers and kernels starting, browsers), not computing: its processes used 730 CPU-seconds in all.
+PYTEST_WORKERS ?= 3
 LAB_ARGS ?=
 GRADESCOPE_ARGS ?=
 ASSIGNMENTS ?=
@@ -26,7 +28,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 help:
 	@echo "make lab     set up (if needed) and open the course in JupyterLab"
-	@echo "make test    set up (if needed) and run the whole test suite (PYTEST_WORKERS=2 processes)"
+	@echo "make test    set up (if needed) and run the whole test suite (PYTEST_WORKERS=3 processes)"
 	@echo "make browser  install chromium and chromium-driver for the browser tests (make test does it; root + apt)"
 	@echo "make postgres  install PostgreSQL's server for the gradebook-in-PostgreSQL tests (make test does it; root + apt)"
 	@echo "make hub     install JupyterHub's proxy (npm's configurable-http-proxy) into classroom/ (make test does it)"
