@@ -46,6 +46,11 @@ from .worker import Worker
 SKIP_NAMES = re.compile(r"^\.|^__|\.ipynb_checkpoints$")
 
 
+class ClusterError(Exception):
+    """The Dask cluster of `grade-class --scheduler` cannot be used or went away (autograder/cluster.py;
+    defined here so that catching it imports no Dask)."""
+
+
 @dataclass
 class Task:
     student: str
@@ -154,10 +159,78 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def grade_task(task: Task, solutions: Path, limits: Limits, worker: Worker | None) -> tuple[GradeResult, str]:
+    """Grade one task on a started worker: (result, status), status "graded", "missing" or "error".
+
+    Never raises for a submission's sake: a notebook that cannot be graded gets a result scoring 0
+    with the reason (the same on this machine and on a Dask worker, autograder/cluster.py)."""
+    if task.path is None:
+        return failed_result(task, solutions, f"{task.notebook}.ipynb was not submitted"), "missing"
+    try:
+        result = grade_notebook(task.path, assignment=task.assignment, solutions_dir=solutions,
+                                limits=limits, worker=worker)
+        if task.note:
+            result.notes.insert(0, task.note)
+        return result, "graded"
+    except GradingInputError as exc:
+        return failed_result(task, solutions, f"cannot grade: {exc}"), "error"
+    except Exception as exc:  # never lose the other students' grades
+        return failed_result(task, solutions, f"grader error: {type(exc).__name__}: {exc}"), "error"
+
+
+class LocalPool:
+    """Where jobs run by default: warm sandboxed workers of this machine, one thread feeding each.
+
+    The other place is a Dask cluster (autograder/cluster.py, DaskPool); both are context managers
+    whose grade(tasks) yields (task, result, status) as each submission is done, in any order."""
+
+    def __init__(self, workers: int, solutions: Path, limits: Limits):
+        self.workers, self.solutions, self.limits = workers, solutions, limits
+        self.started: list[Worker] = []
+        self.running = None
+
+    def __enter__(self) -> "LocalPool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.running is not None:  # (a failure while writing: the jobs under way finish first, as always)
+            self.running.close()
+        for w in self.started:
+            w.stop()
+        self.started = []
+
+    def grade(self, tasks: list[Task]):
+        self.running = self._grade(tasks)
+        return self.running
+
+    def _grade(self, tasks: list[Task]):
+        idle: queue.Queue = queue.Queue()
+        self.started = [Worker(sandboxed=True).start()
+                        for _ in range(min(self.workers, sum(t.path is not None for t in tasks)))]
+        for w in self.started:
+            idle.put(w)
+
+        def run(task: Task) -> tuple[Task, GradeResult, str]:
+            if task.path is None:
+                return (task, *grade_task(task, self.solutions, self.limits, None))
+            worker = idle.get()
+            try:
+                return (task, *grade_task(task, self.solutions, self.limits, worker))
+            finally:
+                idle.put(worker)
+
+        with ThreadPoolExecutor(max_workers=len(self.started) or 1) as ex:
+            for fut in as_completed([ex.submit(run, t) for t in tasks]):
+                yield fut.result()
+
+
 def grade_class(submitted, out=None, workers: int | None = None, assignments: list[str] | None = None,
                 solutions=None, limits: Limits | None = None, gradebook: bool = True, course_root=None,
-                force: bool = False, quiet: bool = False, log=sys.stderr) -> dict:
-    """Grade every submission of SUBMITTED_DIR; returns a summary dict (see module docstring)."""
+                force: bool = False, quiet: bool = False, log=sys.stderr, scheduler: str | None = None) -> dict:
+    """Grade every submission of SUBMITTED_DIR; returns a summary dict (see module docstring).
+
+    `scheduler` (a Dask scheduler's address, tcp://host:8786) grades on that cluster's workers instead of
+    this machine's (`workers` is then ignored); everything else is the same (autograder/cluster.py)."""
     submitted = Path(submitted)
     if not submitted.is_dir():
         raise GradingInputError(f"{submitted}: no such folder (expected <student>/<assignment>/<notebook>.ipynb)")
@@ -207,48 +280,25 @@ def grade_class(submitted, out=None, workers: int | None = None, assignments: li
         todo.append(task)
 
     progress = Progress(len(todo), quiet)
-    pool: queue.Queue = queue.Queue()
-    started_workers = [Worker(sandboxed=True).start()
-                       for _ in range(min(workers, sum(t.path is not None for t in todo)))]
-    for w in started_workers:
-        pool.put(w)
-
-    def run(task: Task) -> tuple[Task, GradeResult, str]:
-        if task.path is None:
-            return task, failed_result(task, solutions, f"{task.notebook}.ipynb was not submitted"), "missing"
-        worker = pool.get()
-        try:
-            result = grade_notebook(task.path, assignment=task.assignment, solutions_dir=solutions,
-                                    limits=limits, worker=worker)
-            if task.note:
-                result.notes.insert(0, task.note)
-            return task, result, "graded"
-        except GradingInputError as exc:
-            return task, failed_result(task, solutions, f"cannot grade: {exc}"), "error"
-        except Exception as exc:  # never lose the other students' grades
-            return task, failed_result(task, solutions, f"grader error: {type(exc).__name__}: {exc}"), "error"
-        finally:
-            pool.put(worker)
-
     graded_pairs = set()
-    try:
-        with ThreadPoolExecutor(max_workers=len(started_workers) or 1) as ex:
-            futures = [ex.submit(run, t) for t in todo]
-            for fut in as_completed(futures):
-                task, result, status = fut.result()
-                data = gradescope_results(result)
-                data["extra_data"].update(student=task.student, status=status, fingerprint=prints[id(task)],
-                                          error=result.notes[0] if status != "graded" else "",
-                                          submission=str(task.path or ""))
-                write_atomic(results_dir / task.student / task.assignment / f"{task.notebook}.json",
-                             json.dumps(data, indent=2, sort_keys=True) + "\n")
-                graded_pairs.add((task.student, task.assignment))
-                progress.step(f"{task.student}/{task.assignment}/{task.notebook}: "
-                              f"{data['score']:g}/{data['extra_data']['autograded_max_score']:g}"
-                              + ("" if status == "graded" else f" ({status})"))
-    finally:
-        for w in started_workers:
-            w.stop()
+    # the one place that decides where jobs run: warm workers of this machine, or a Dask cluster
+    if scheduler:
+        from .cluster import DaskPool
+        pool = DaskPool(scheduler, solutions, limits, log=log)
+    else:
+        pool = LocalPool(workers, solutions, limits)
+    with pool:
+        for task, result, status in pool.grade(todo):
+            data = gradescope_results(result)
+            data["extra_data"].update(student=task.student, status=status, fingerprint=prints[id(task)],
+                                      error=result.notes[0] if status != "graded" else "",
+                                      submission=str(task.path or ""))
+            write_atomic(results_dir / task.student / task.assignment / f"{task.notebook}.json",
+                         json.dumps(data, indent=2, sort_keys=True) + "\n")
+            graded_pairs.add((task.student, task.assignment))
+            progress.step(f"{task.student}/{task.assignment}/{task.notebook}: "
+                          f"{data['score']:g}/{data['extra_data']['autograded_max_score']:g}"
+                          + ("" if status == "graded" else f" ({status})"))
 
     recorded, refreshed, states = [], [], {}
     if gradebook and not unreachable:
