@@ -261,17 +261,15 @@ class DaskPool:
                 continue
             pending.append((task, job))
         threads = sum(self.client.nthreads().values()) or 1
-        window = as_completed()
         futures = {}
 
         def submit():
             task, job = pending.pop(0)
             fut = self.client.submit(grade_remote, job, key=f"grade-{uuid.uuid4().hex}", pure=False)
             futures[fut.key] = task
-            window.add(fut)
+            return fut
 
-        for _ in range(min(len(pending), AHEAD * threads)):
-            submit()
+        window = as_completed([submit() for _ in range(min(len(pending), AHEAD * threads))], loop=self.client.loop)
         total = self.done + len(futures) + len(pending)
         for fut in window:
             task = futures.pop(fut.key)
@@ -292,7 +290,7 @@ class DaskPool:
             if not out["sandboxed"] and sandbox.mode() != "off":
                 self._warn(out["worker"], "bubblewrap does not work there")
             if pending:
-                submit()
+                window.add(submit())
             self.done += 1
             yield task, _swap(out["result"], out["paths"]), out["status"]
 
