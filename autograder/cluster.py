@@ -36,6 +36,7 @@ import queue
 import shutil
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -47,6 +48,7 @@ from .classgrade import ClusterError, Task, failed_result, grade_task
 from .grade import Limits, code_digest
 from .notebooks import load_solution, solution_notebooks
 
+CONNECT_TIMEOUT = 10.0  # seconds to reach the scheduler, and for it to have a worker
 AHEAD = 4  # tasks sent ahead per worker thread (bounds what the scheduler holds: not the whole class)
 
 
@@ -148,8 +150,9 @@ def _swap(obj, pairs):
 class DaskPool:
     """Grade on the workers of a running Dask scheduler (see the module docstring)."""
 
-    def __init__(self, address: str, solutions: Path, limits: Limits, log=sys.stderr, timeout: float = 10.0):
-        self.address, self.solutions, self.limits, self.log, self.timeout = address, Path(solutions), limits, log, timeout
+    def __init__(self, address: str, solutions: Path, limits: Limits, log=sys.stderr, timeout: float | None = None):
+        self.address, self.solutions, self.limits, self.log = address, Path(solutions), limits, log
+        self.timeout = CONNECT_TIMEOUT if timeout is None else timeout
         self.client = None
         self.name = f"autograder-{uuid.uuid4().hex[:12]}"
         self.warned: set = set()
@@ -181,9 +184,11 @@ class DaskPool:
             raise ClusterError(f"the Dask scheduler at {self.address} has no workers (start some: "
                                f"dask worker {self.address} --nthreads 1)") from None
         mode = sandbox.mode()
-        facts = self.client.run(_facts, mode)
+        facts = self._broadcast(lambda: self.client.run(_facts, mode, on_error="return"))
         ours = _facts("off")
         for addr, f in sorted(facts.items()):
+            if isinstance(f, BaseException):  # a worker leaving as we ask: it gets no work
+                continue
             if (f["digest"], f["torch"]) != (ours["digest"], ours["torch"]):
                 raise ClusterError(f"Dask worker {addr} runs other grader code than this machine (autograder "
                                    f"{f['digest'][:12]}, torch {f['torch']}; here {ours['digest'][:12]}, torch "
@@ -205,7 +210,18 @@ class DaskPool:
                 buf = io.BytesIO()
                 torch.save(grade._REFS[str(ref_file)], buf)
                 refs[ref_file.name] = buf.getvalue()
-        self.client.register_plugin(GradingPlugin(self.name, solutions, refs, mode), name=self.name)
+        plugin = GradingPlugin(self.name, solutions, refs, mode)
+        self._broadcast(lambda: self.client.register_plugin(plugin, name=self.name))
+
+    def _broadcast(self, call):
+        """A call to every worker, tried again while a worker that just left is still on the scheduler's list."""
+        for attempt in range(5):
+            try:
+                return call()
+            except OSError:  # (distributed's CommClosedError)
+                if attempt == 4:
+                    raise
+                time.sleep(1.0)
 
     def _warn(self, addr: str, why: str) -> None:
         if addr not in self.warned:

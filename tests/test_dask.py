@@ -34,8 +34,8 @@ pytestmark = pytest.mark.slow
 ASSIGNMENT = "01_recurrence"
 NAME = "01_the_rnn_recurrence"
 SOLUTION = SOLUTIONS / ASSIGNMENT / f"{NAME}.ipynb"
-HOSTILE = ("monkeypatch_comparisons", "crash_sigkill_self", "fake_cases_before_the_test")
-SLOW = {"mcq_rnn_io": RIGHT_IO + "import time\ntime.sleep(2.5)\n"}  # a full score, after 2.5 s
+HOSTILE = ("monkeypatch_comparisons", "crash_sigkill_self")
+SLOW = {"mcq_rnn_io": RIGHT_IO + "import time\ntime.sleep(2)\n"}  # a full score, after 2 s
 
 
 def notebook(submitted: Path, student: str, name: str = NAME) -> Path:
@@ -213,7 +213,7 @@ def _slow_class(base: Path, n: int) -> Path:
 def test_a_worker_killed_mid_run_loses_nothing_and_writes_nothing_twice(cluster, tmp_path, monkeypatch):
     from distributed import Client
 
-    sub = _slow_class(tmp_path, 4)
+    sub = _slow_class(tmp_path, 3)
     writes = []
     real_write = classgrade.write_atomic
     monkeypatch.setattr(classgrade, "write_atomic", lambda path, text: (writes.append(path), real_write(path, text)))
@@ -223,7 +223,7 @@ def test_a_worker_killed_mid_run_loses_nothing_and_writes_nothing_twice(cluster,
     with Client(cluster.address, timeout=30, set_as_default=False) as client:
         deadline = time.monotonic() + 60
         busy = []
-        while not busy:  # a worker in the middle of a submission (each takes 2.5 s or more)
+        while not busy:  # a worker in the middle of a submission (each takes 2 s or more)
             assert time.monotonic() < deadline and thread.is_alive()
             busy = [a for a, keys in client.processing().items() if keys]
             time.sleep(0.2)
@@ -232,10 +232,10 @@ def test_a_worker_killed_mid_run_loses_nothing_and_writes_nothing_twice(cluster,
     os.kill(pids[name], signal.SIGKILL)
     thread.join(180)
     assert "error" not in box, box.get("error")
-    assert box["value"]["graded"] == 4
+    assert box["value"]["graded"] == 3
     results = [p for p in writes if p.suffix == ".json"]
-    assert len(results) == len(set(results)) == 4  # each submission's result written once
-    for k in range(4):
+    assert len(results) == len(set(results)) == 3  # each submission's result written once
+    for k in range(3):
         data = json.loads((tmp_path / "out" / "results" / f"slow{k}" / ASSIGNMENT / f"{NAME}.json").read_text())
         assert data["score"] == sum(FULL_01.values()) and data["extra_data"]["status"] == "graded"
 
@@ -273,7 +273,7 @@ def test_losing_the_scheduler_stops_with_one_line_and_a_rerun_grades_only_what_i
     """(Last in the module: it stops the scheduler.)"""
     from autograder.__main__ import main
 
-    sub = _slow_class(tmp_path, 5)
+    sub = _slow_class(tmp_path, 3)
     out = tmp_path / "out"
     thread, box = _in_thread(lambda: main(["grade-class", str(sub), "--out", str(out), "--no-gradebook", "--quiet",
                                            "--scheduler", cluster.address]))
@@ -287,14 +287,16 @@ def test_losing_the_scheduler_stops_with_one_line_and_a_rerun_grades_only_what_i
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"grade-class: lost the Dask scheduler at {cluster.address}: "), err
     saved = len(list((out / "results").rglob("*.json")))
-    assert 1 <= saved < 5 and "run grade-class again" in err[0]
+    assert 1 <= saved < 3 and "run grade-class again" in err[0]
     again = grade_class(sub, out=out, workers=1, gradebook=False, quiet=True)  # here, or on a cluster again
-    assert (again["graded"], again["reused"]) == (5 - saved, saved)
+    assert (again["graded"], again["reused"]) == (3 - saved, saved)
 
 
-def test_an_unreachable_scheduler_is_one_line(tmp_path, capsys):
+def test_an_unreachable_scheduler_is_one_line(tmp_path, capsys, monkeypatch):
+    from autograder import cluster
     from autograder.__main__ import main
 
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 1.0)
     sub = tmp_path / "submitted"
     make_submission(SOLUTION, notebook(sub, "honest"))
     code = main(["grade-class", str(sub), "--out", str(tmp_path / "out"), "--no-gradebook", "--quiet",
