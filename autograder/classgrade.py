@@ -368,8 +368,10 @@ def write_csv(tasks: list[Task], results_dir: Path, path: Path, states: dict | N
 
 
 def record_all(course_root: Path, submitted: Path, tasks, results_dir: Path, fresh: set, log):
-    """Put the scores in nbgrader's gradebook and write feedback (one submission after another: nbgrader
-    changes the working directory while it converts; other processes may use a database server at once).
+    """Put the scores in nbgrader's gradebook and write feedback: the scores one submission after another
+    (nbgrader changes the working directory while it converts; other processes may use a database server
+    at once) in one gradebook session for the class (classroom.gradebook_session), then the HTML pages,
+    by a pool of processes for a large class (classroom.feedback_many).
 
     A pair is recorded when it was graded in this run or its results carry no `recorded` mark (an
     interrupted run); the mark is written after nbgrader has the scores. Then the feedback follows
@@ -388,6 +390,7 @@ def record_all(course_root: Path, submitted: Path, tasks, results_dir: Path, fre
     renames = {pair: {t.notebook: t.path.name for t in group
                       if t.path is not None and t.path.name != f"{t.notebook}.ipynb"}
                for pair, group in pairs.items()}
+    to_record = []
     for (student, assignment), group in sorted(pairs.items()):
         paths = [results_dir / t.student / t.assignment / f"{t.notebook}.json" for t in group]
         datas = [json.loads(p.read_text()) for p in paths]
@@ -396,55 +399,70 @@ def record_all(course_root: Path, submitted: Path, tasks, results_dir: Path, fre
         current[(student, assignment)] = (paths, datas)
         if (student, assignment) not in fresh and all(d["extra_data"].get("recorded") for d in datas):
             continue
-        try:
-            results, errors = {}, {}
-            for task, data in zip(group, datas):
-                if data["extra_data"]["status"] == "graded":
-                    results[task.notebook] = result_from_json(data)
-                else:
-                    errors[task.notebook] = data["extra_data"]["error"]
-            renamed = renames[(student, assignment)]
-            classroom.record(course_root, submitted, student, assignment, results, errors, renamed)
-            classroom.feedback(course_root, student, assignment, renamed)
-        except Exception as exc:  # the gradebook step never loses the grades already written
-            print(f"grade-class: could not record {student}/{assignment} in nbgrader's gradebook: "
-                  f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=log)
-            del current[(student, assignment)]
-            continue
-        for data in datas:
-            data["extra_data"]["recorded"] = True
-            data["extra_data"]["feedback_digest"] = ""  # written below, from the gradebook as it is now
-        done.append(f"{student}/{assignment}")
+        to_record.append(((student, assignment), group, datas))
 
-    try:
-        states = classroom.gradebook_states(course_root, sorted(current))
-    except Exception as exc:
-        print(f"grade-class: could not read nbgrader's gradebook: {exc}", file=log)
-        return done, refreshed, {}
-    for pair, (paths, datas) in sorted(current.items()):
-        state = states.get(pair)
-        if state is None:
-            continue
-        digest = state.digest
-        stale = [d for d in datas if d["extra_data"].get("feedback_digest") != digest]
-        if not stale:
-            continue
-        if f"{pair[0]}/{pair[1]}" not in done:  # recorded in an earlier run: the grades changed since
+    def failed(pair, what: str, exc) -> None:
+        why = exc if isinstance(exc, str) else str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"grade-class: could not {what.format(f'{pair[0]}/{pair[1]}')}: {why}", file=log)
+
+    stale = []
+    # one gradebook session for the whole class; the HTML pages (most of the time) by several processes
+    with classroom.gradebook_session(course_root):
+        recorded = []
+        for pair, group, datas in to_record:
             try:
-                classroom.feedback(course_root, *pair, renames[pair])
-            except Exception as exc:
-                print(f"grade-class: could not rewrite the feedback of {pair[0]}/{pair[1]}: "
-                      f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=log)
+                results, errors = {}, {}
+                for task, data in zip(group, datas):
+                    if data["extra_data"]["status"] == "graded":
+                        results[task.notebook] = result_from_json(data)
+                    else:
+                        errors[task.notebook] = data["extra_data"]["error"]
+                classroom.record(course_root, submitted, *pair, results, errors, renames[pair])
+            except Exception as exc:  # the gradebook step never loses the grades already written
+                failed(pair, "record {} in nbgrader's gradebook", exc)
+                del current[pair]
+                continue
+            recorded.append(pair)
+        for pair, why in zip(recorded, classroom.feedback_many(course_root, [(*p, renames[p]) for p in recorded])):
+            if why:
+                failed(pair, "record {} in nbgrader's gradebook", why)
+                del current[pair]
+                continue
+            for data in current[pair][1]:
+                data["extra_data"]["recorded"] = True
+                data["extra_data"]["feedback_digest"] = ""  # written below, from the gradebook as it is now
+            done.append(f"{pair[0]}/{pair[1]}")
+
+        try:
+            states = classroom.gradebook_states(course_root, sorted(current))
+        except Exception as exc:
+            print(f"grade-class: could not read nbgrader's gradebook: {exc}", file=log)
+            return done, refreshed, {}
+        for pair, (paths, datas) in sorted(current.items()):
+            state = states.get(pair)
+            if state is None or not [d for d in datas if d["extra_data"].get("feedback_digest") != state.digest]:
+                continue
+            if f"{pair[0]}/{pair[1]}" not in done:  # recorded in an earlier run: the grades changed since
+                stale.append(pair)
+            else:
+                _keep_digest(paths, datas, state.digest)
+        for pair, why in zip(stale, classroom.feedback_many(course_root, [(*p, renames[p]) for p in stale])):
+            if why:
+                failed(pair, "rewrite the feedback of {}", why)
                 continue
             refreshed.append(f"{pair[0]}/{pair[1]}")
-        for path, data in zip(paths, datas):
-            data["extra_data"]["feedback_digest"] = digest
-            write_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+            _keep_digest(*current[pair], states[pair].digest)
     for pair, (paths, datas) in sorted(current.items()):  # recorded, but no state to take a digest of
         if f"{pair[0]}/{pair[1]}" in done and pair not in states:
             for path, data in zip(paths, datas):
                 write_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
     return done, refreshed, states
+
+
+def _keep_digest(paths, datas, digest: str) -> None:
+    for path, data in zip(paths, datas):
+        data["extra_data"]["feedback_digest"] = digest
+        write_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def result_from_json(data: dict) -> GradeResult:
