@@ -224,6 +224,92 @@ class LocalPool:
                 yield fut.result()
 
 
+class Recorder:
+    """The gradebook step of submissions already graded, in a process of its own while the rest are graded.
+
+    add(pair, tasks) once all of a pair's results are written; finish() waits for the process and returns
+    {pair: "" or why it could not be recorded} for record_all. It does what record_all does for a pair
+    (classroom.record, then classroom.feedback), in one gradebook session, and writes nothing else:
+    the results files are the client's alone (record_all puts the `recorded` marks in them)."""
+
+    def __init__(self, course_root: Path, submitted: Path, results_dir: Path):
+        import subprocess
+
+        repo = str(Path(__file__).resolve().parent.parent)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([repo] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])))
+        self.proc = subprocess.Popen([sys.executable, "-c", "from autograder.classgrade import _recorder_main; _recorder_main()"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True)
+        self.results_dir = Path(results_dir).resolve()
+        self.sent = []
+        self._send({"course_root": str(Path(course_root).resolve()), "submitted": str(Path(submitted).resolve())})
+
+    def _send(self, message: dict) -> None:
+        try:
+            self.proc.stdin.write(json.dumps(message) + "\n")
+            self.proc.stdin.flush()
+        except OSError:
+            pass  # it died: finish() says so for every pair
+
+    def add(self, pair: tuple[str, str], group: list[Task]) -> None:
+        self.sent.append(pair)
+        self._send({"pair": list(pair), "notebooks": [
+            [t.notebook, str(self.results_dir / t.student / t.assignment / f"{t.notebook}.json"),
+             t.path.name if t.path is not None and t.path.name != f"{t.notebook}.ipynb" else ""] for t in group]})
+
+    def finish(self) -> dict:
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        answers = {}
+        for line in self.proc.stdout:
+            try:
+                message = json.loads(line)
+                answers[tuple(message["pair"])] = message["error"]
+            except (ValueError, KeyError, TypeError):
+                continue
+        self.proc.wait()
+        # a pair it did not answer for is left to record_all (nothing is lost)
+        return {pair: why for pair, why in answers.items() if why is not None}
+
+
+def _recorder_main() -> None:
+    """The Recorder's process: a header line, then a JSON line per pair on stdin; a line per pair on stdout
+    ({"pair", "error"}: "" recorded with feedback, a reason, or null for nothing to record)."""
+    from . import classroom
+
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "w")  # the answers' channel; anything printed goes to stderr
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    sys.stdout = sys.stderr
+    header = json.loads(sys.stdin.readline())
+    course_root, submitted = Path(header["course_root"]), Path(header["submitted"])
+    with classroom.gradebook_session(course_root):
+        for line in sys.stdin:
+            message = json.loads(line)
+            student, assignment = message["pair"]
+            error = ""
+            try:
+                results, errors, renamed, statuses = {}, {}, {}, set()
+                for notebook, path, submitted_as in message["notebooks"]:
+                    data = json.loads(Path(path).read_text())
+                    statuses.add(data["extra_data"]["status"])
+                    if data["extra_data"]["status"] == "graded":
+                        results[notebook] = result_from_json(data)
+                    else:
+                        errors[notebook] = data["extra_data"]["error"]
+                    if submitted_as:
+                        renamed[notebook] = submitted_as
+                if statuses == {"missing"}:
+                    error = None  # nothing submitted: record_all leaves it out
+                else:
+                    classroom.record(course_root, submitted, student, assignment, results, errors, renamed)
+                    classroom.feedback(course_root, student, assignment, renamed)
+            except Exception as exc:
+                error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            answers.write(json.dumps({"pair": [student, assignment], "error": error}) + "\n")
+            answers.flush()
+
+
 def grade_class(submitted, out=None, workers: int | None = None, assignments: list[str] | None = None,
                 solutions=None, limits: Limits | None = None, gradebook: bool = True, course_root=None,
                 force: bool = False, quiet: bool = False, log=sys.stderr, scheduler: str | None = None) -> dict:
@@ -287,22 +373,41 @@ def grade_class(submitted, out=None, workers: int | None = None, assignments: li
         pool = DaskPool(scheduler, solutions, limits, log=log)
     else:
         pool = LocalPool(workers, solutions, limits)
-    with pool:
-        for task, result, status in pool.grade(todo):
-            data = gradescope_results(result)
-            data["extra_data"].update(student=task.student, status=status, fingerprint=prints[id(task)],
-                                      error=result.notes[0] if status != "graded" else "",
-                                      submission=str(task.path or ""))
-            write_atomic(results_dir / task.student / task.assignment / f"{task.notebook}.json",
-                         json.dumps(data, indent=2, sort_keys=True) + "\n")
-            graded_pairs.add((task.student, task.assignment))
-            progress.step(f"{task.student}/{task.assignment}/{task.notebook}: "
-                          f"{data['score']:g}/{data['extra_data']['autograded_max_score']:g}"
-                          + ("" if status == "graded" else f" ({status})"))
+    # on a cluster this machine's cores are free while it grades: the gradebook step runs meanwhile,
+    # each submission as soon as all its notebooks are graded (here, the pool needs the cores)
+    recorder = Recorder(course_root, submitted, results_dir) if scheduler and gradebook and not unreachable else None
+    left: dict[tuple[str, str], int] = {}
+    for task in todo:
+        left[(task.student, task.assignment)] = left.get((task.student, task.assignment), 0) + 1
+    groups: dict[tuple[str, str], list[Task]] = {}
+    for task in tasks:
+        groups.setdefault((task.student, task.assignment), []).append(task)
+    prerecorded = {}
+    try:
+        with pool:
+            for task, result, status in pool.grade(todo):
+                data = gradescope_results(result)
+                data["extra_data"].update(student=task.student, status=status, fingerprint=prints[id(task)],
+                                          error=result.notes[0] if status != "graded" else "",
+                                          submission=str(task.path or ""))
+                write_atomic(results_dir / task.student / task.assignment / f"{task.notebook}.json",
+                             json.dumps(data, indent=2, sort_keys=True) + "\n")
+                pair = (task.student, task.assignment)
+                graded_pairs.add(pair)
+                left[pair] -= 1
+                if recorder is not None and not left[pair]:
+                    recorder.add(pair, groups[pair])
+                progress.step(f"{task.student}/{task.assignment}/{task.notebook}: "
+                              f"{data['score']:g}/{data['extra_data']['autograded_max_score']:g}"
+                              + ("" if status == "graded" else f" ({status})"))
+    finally:
+        if recorder is not None:
+            prerecorded = recorder.finish()
 
     recorded, refreshed, states = [], [], {}
     if gradebook and not unreachable:
-        recorded, refreshed, states = record_all(course_root, submitted, tasks, results_dir, graded_pairs, log)
+        recorded, refreshed, states = record_all(course_root, submitted, tasks, results_dir, graded_pairs, log,
+                                                   prerecorded)
     rows = write_csv(tasks, results_dir, out / "class-grades.csv", states)
     not_recorded = len({(t.student, t.assignment) for t in tasks if t.path is not None}) if unreachable else 0
     return {"submissions": len(tasks), "graded": len(todo), "reused": reused, "rows": rows,
@@ -367,7 +472,8 @@ def write_csv(tasks: list[Task], results_dir: Path, path: Path, states: dict | N
     return len(groups)
 
 
-def record_all(course_root: Path, submitted: Path, tasks, results_dir: Path, fresh: set, log):
+def record_all(course_root: Path, submitted: Path, tasks, results_dir: Path, fresh: set, log,
+               prerecorded: dict | None = None):
     """Put the scores in nbgrader's gradebook and write feedback: the scores one submission after another
     (nbgrader changes the working directory while it converts; other processes may use a database server
     at once) in one gradebook session for the class (classroom.gradebook_session), then the HTML pages,
@@ -379,8 +485,12 @@ def record_all(course_root: Path, submitted: Path, tasks, results_dir: Path, fre
     from (`feedback_digest`), and a pair whose grades, comments or penalty changed since (manual
     grades entered in formgrader) gets its feedback written again, without being graded or recorded
     again. Returns (pairs recorded, pairs whose feedback was rewritten, {pair: GradebookState}).
+
+    `prerecorded` ({pair: "" or why it failed}) are the pairs a Recorder already recorded with feedback.
     """
     from . import classroom
+
+    prerecorded = prerecorded or {}
 
     pairs: dict[tuple[str, str], list[Task]] = {}
     for task in tasks:
@@ -399,11 +509,25 @@ def record_all(course_root: Path, submitted: Path, tasks, results_dir: Path, fre
         current[(student, assignment)] = (paths, datas)
         if (student, assignment) not in fresh and all(d["extra_data"].get("recorded") for d in datas):
             continue
+        if (student, assignment) in prerecorded:
+            continue
         to_record.append(((student, assignment), group, datas))
 
     def failed(pair, what: str, exc) -> None:
         why = exc if isinstance(exc, str) else str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"grade-class: could not {what.format(f'{pair[0]}/{pair[1]}')}: {why}", file=log)
+
+    for pair, why in sorted(prerecorded.items()):
+        if pair not in current:
+            continue
+        if why:
+            failed(pair, "record {} in nbgrader's gradebook", why)
+            del current[pair]
+            continue
+        for data in current[pair][1]:
+            data["extra_data"]["recorded"] = True
+            data["extra_data"]["feedback_digest"] = ""
+        done.append(f"{pair[0]}/{pair[1]}")
 
     stale = []
     # one gradebook session for the whole class; the HTML pages (most of the time) by several processes

@@ -81,24 +81,24 @@ class GradingPlugin(WorkerPlugin):
         self.dir = None
 
     def setup(self, worker) -> None:
-        import torch
-
         os.environ["AUTOGRADER_SANDBOX"] = self.mode  # the client's policy, not this machine's
-        self.dir = Path(tempfile.mkdtemp(prefix="autograder-dask-"))
-        for rel, data in self.solutions.items():
-            path = self.dir / "solutions" / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-        for name, data in self.refs.items():  # what references() would load from its cache
-            grade._REFS[str(grade._cache_dir() / name)] = torch.load(io.BytesIO(data), weights_only=True)
         self.idle = queue.Queue()
-        try:
+        try:  # first, so that the graders import torch while this process does the same below
             for _ in range(max(1, int(getattr(worker.state, "nthreads", 1) or 1))):
                 self.graders.append(grade.Worker(sandboxed=True).start())
         except sandbox.SandboxUnavailable as exc:
             self.problem = str(exc)
         for g in self.graders:
             self.idle.put(g)
+        self.dir = Path(tempfile.mkdtemp(prefix="autograder-dask-"))
+        for rel, data in self.solutions.items():
+            path = self.dir / "solutions" / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        import torch
+
+        for name, data in self.refs.items():  # what references() would load from its cache
+            grade._REFS[str(grade._cache_dir() / name)] = torch.load(io.BytesIO(data), weights_only=True)
 
     def teardown(self, worker) -> None:
         for g in self.graders:

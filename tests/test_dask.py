@@ -189,6 +189,36 @@ def test_a_dask_rerun_grades_nothing_and_changes_nothing(cluster, mixed):
     assert {p: p.read_bytes() for p in dask.rglob("*") if p.is_file()} == before
 
 
+def test_the_client_records_dask_results_in_nbgrader_with_feedback(cluster, mixed, tmp_path):
+    """The gradebook step runs on the client while the cluster grades (a Recorder process), as a local run's."""
+    from nbgrader.api import Gradebook
+
+    from conftest import COURSE, run
+
+    root = tmp_path / "course-root"
+    shutil.copytree(SOLUTIONS / ASSIGNMENT, root / "solutions" / ASSIGNMENT)
+    shutil.copytree(COURSE / ASSIGNMENT, root / "course" / ASSIGNMENT)
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    assert run(["nbgrader", "generate_assignment", ASSIGNMENT, "--force"], cwd=root).returncode == 0
+    sub = root / "grading" / "submitted"
+    for student in ("honest", "broken", "renamed", "absent"):
+        shutil.copytree(mixed[0] / student, sub / student)
+    summary = grade_class(sub, solutions=root / "solutions", scheduler=cluster.address, quiet=True)
+    assert summary["graded"] == 4
+    assert sorted(summary["recorded"]) == [f"{s}/{ASSIGNMENT}" for s in ("broken", "honest", "renamed")]
+    out = root / "grading"
+    with Gradebook(f"sqlite:///{out / 'gradebook.db'}", "rnn-course") as gb:
+        for student in ("honest", "broken", "renamed"):
+            data = json.loads((out / "results" / student / ASSIGNMENT / f"{NAME}.json").read_text())
+            assert data["extra_data"]["recorded"] and data["extra_data"]["feedback_digest"]
+            assert gb.find_submission(ASSIGNMENT, student).score == data["score"]
+    pages = out / "feedback"
+    assert (pages / "honest" / ASSIGNMENT / f"{NAME}.html").is_file()
+    assert (pages / "renamed" / ASSIGNMENT / "my copy.html").is_file()  # under the name it was submitted as
+    again = grade_class(sub, solutions=root / "solutions", scheduler=cluster.address, quiet=True)
+    assert again["graded"] == 0 and again["recorded"] == [] and again["feedback_refreshed"] == []
+
+
 def _in_thread(target) -> tuple[threading.Thread, dict]:
     box = {}
 
