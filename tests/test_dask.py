@@ -10,6 +10,7 @@ notebook 01 only, a few submissions, one cluster and one local run shared by the
 """
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -26,7 +27,7 @@ from autograder import classgrade
 from autograder.classgrade import ClusterError, grade_class
 from autograder.sandbox import SandboxUnavailable, available
 from catalog import FULL_01
-from conftest import ROOT, SOLUTIONS, VENV_BIN, make_submission
+from conftest import COURSE, ROOT, SOLUTIONS, VENV_BIN, make_submission, run
 from hostile import ATTACKS, RIGHT_IO, unique
 
 pytestmark = pytest.mark.slow
@@ -136,36 +137,48 @@ def cluster(tmp_path_factory):
 
 
 def comparable(out: Path) -> dict:
-    """Every results file and the CSV, without the seconds each grading took."""
-    files = {}
+    """Every results file and the CSV, without the seconds each grading took and without what the gradebook
+    adds (the marks of what was recorded; the CSV's manual grades, which only a gradebook has)."""
+    files, manual = {}, set()
     for path in sorted((out / "results").rglob("*.json")):
         data = json.loads(path.read_text())
         data.pop("execution_time")
+        for mark in ("recorded", "feedback_digest"):
+            data["extra_data"].pop(mark, None)
+        manual |= {f"{NAME}/{t['name'].split(':')[0]}" for t in data["tests"] if "manually graded" in t.get("tags", [])}
         files[str(path.relative_to(out))] = data
-    files["class-grades.csv"] = (out / "class-grades.csv").read_text()
+    with open(out / "class-grades.csv", newline="") as f:
+        files["class-grades.csv"] = [{k: v for k, v in row.items() if k not in manual | {"manual_score", "total_score"}}
+                                     for row in csv.DictReader(f)]
     return files
 
 
 @pytest.fixture(scope="module")
 def mixed(cluster, tmp_path_factory):
-    """A mixed class graded on this machine and on the cluster: (submitted, local out, Dask out, summary, log)."""
+    """A mixed class graded on this machine (no gradebook) and on the cluster, recorded in nbgrader's gradebook
+    with feedback: (submitted, local out, Dask out, summary, log)."""
     base = tmp_path_factory.mktemp("mixed")
-    sub = base / "submitted"
+    root = base / "course-root"
+    shutil.copytree(SOLUTIONS / ASSIGNMENT, root / "solutions" / ASSIGNMENT)
+    shutil.copytree(COURSE / ASSIGNMENT, root / "course" / ASSIGNMENT)
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    assert run(["nbgrader", "generate_assignment", ASSIGNMENT, "--force"], cwd=root).returncode == 0
+    sub = root / "grading" / "submitted"
     make_submission(SOLUTION, notebook(sub, "honest"))
     notebook(sub, "blank").parent.mkdir(parents=True)
-    shutil.copy(ROOT / "course" / ASSIGNMENT / f"{NAME}.ipynb", notebook(sub, "blank"))  # as released
+    shutil.copy(COURSE / ASSIGNMENT / f"{NAME}.ipynb", notebook(sub, "blank"))  # as released
     notebook(sub, "broken").parent.mkdir(parents=True)
     notebook(sub, "broken").write_bytes(b"\xff\xfe not a notebook")
     make_submission(SOLUTION, notebook(sub, "renamed", "my copy"))
     (sub / "absent" / ASSIGNMENT).mkdir(parents=True)
     for attack in (a for a in ATTACKS if a.name in HOSTILE):
         make_submission(SOLUTION, notebook(sub, f"hostile_{attack.name}"), attack.fill(*unique()))
-    local = grade_class(sub, out=base / "local", workers=2, gradebook=False, quiet=True)
+    local = grade_class(sub, out=base / "local", solutions=root / "solutions", workers=2, gradebook=False, quiet=True)
     log = base / "dask.log"
     with open(log, "w") as f:
-        summary = grade_class(sub, out=base / "dask", scheduler=cluster.address, gradebook=False, quiet=True, log=f)
+        summary = grade_class(sub, solutions=root / "solutions", scheduler=cluster.address, quiet=True, log=f)
     assert local["graded"] == summary["graded"] == 5 + len(HOSTILE)
-    return sub, base / "local", base / "dask", summary, log.read_text()
+    return sub, base / "local", root / "grading", summary, log.read_text()
 
 
 def test_a_mixed_class_on_dask_equals_a_local_run(mixed):
@@ -181,42 +194,30 @@ def test_a_mixed_class_on_dask_equals_a_local_run(mixed):
     assert results[f"results/honest/{ASSIGNMENT}/{NAME}.json"]["score"] == sum(FULL_01.values())
 
 
-def test_a_dask_rerun_grades_nothing_and_changes_nothing(cluster, mixed):
-    sub, _, dask, _, _ = mixed
-    before = {p: p.read_bytes() for p in dask.rglob("*") if p.is_file()}
-    again = grade_class(sub, out=dask, scheduler=cluster.address, gradebook=False, quiet=True)
-    assert again["graded"] == 0 and again["reused"] == again["submissions"]
-    assert {p: p.read_bytes() for p in dask.rglob("*") if p.is_file()} == before
-
-
-def test_the_client_records_dask_results_in_nbgrader_with_feedback(cluster, mixed, tmp_path):
-    """The gradebook step runs on the client while the cluster grades (a Recorder process), as a local run's."""
+def test_the_client_records_dask_results_in_nbgrader_with_feedback(mixed):
+    """The gradebook step ran on the client while the cluster graded (a Recorder process), as after a local run."""
     from nbgrader.api import Gradebook
 
-    from conftest import COURSE, run
-
-    root = tmp_path / "course-root"
-    shutil.copytree(SOLUTIONS / ASSIGNMENT, root / "solutions" / ASSIGNMENT)
-    shutil.copytree(COURSE / ASSIGNMENT, root / "course" / ASSIGNMENT)
-    shutil.copy(ROOT / "nbgrader_config.py", root)
-    assert run(["nbgrader", "generate_assignment", ASSIGNMENT, "--force"], cwd=root).returncode == 0
-    sub = root / "grading" / "submitted"
-    for student in ("honest", "broken", "renamed", "absent"):
-        shutil.copytree(mixed[0] / student, sub / student)
-    summary = grade_class(sub, solutions=root / "solutions", scheduler=cluster.address, quiet=True)
-    assert summary["graded"] == 4
-    assert sorted(summary["recorded"]) == [f"{s}/{ASSIGNMENT}" for s in ("broken", "honest", "renamed")]
-    out = root / "grading"
+    sub, _, out, summary, _ = mixed
+    students = sorted(p.name for p in sub.iterdir() if p.name != "absent")
+    assert sorted(summary["recorded"]) == [f"{s}/{ASSIGNMENT}" for s in students]  # (absent: nothing to record)
     with Gradebook(f"sqlite:///{out / 'gradebook.db'}", "rnn-course") as gb:
-        for student in ("honest", "broken", "renamed"):
+        for student in students:
             data = json.loads((out / "results" / student / ASSIGNMENT / f"{NAME}.json").read_text())
             assert data["extra_data"]["recorded"] and data["extra_data"]["feedback_digest"]
-            assert gb.find_submission(ASSIGNMENT, student).score == data["score"]
+            assert gb.find_submission(ASSIGNMENT, student).score == pytest.approx(data["score"])
     pages = out / "feedback"
     assert (pages / "honest" / ASSIGNMENT / f"{NAME}.html").is_file()
     assert (pages / "renamed" / ASSIGNMENT / "my copy.html").is_file()  # under the name it was submitted as
-    again = grade_class(sub, solutions=root / "solutions", scheduler=cluster.address, quiet=True)
-    assert again["graded"] == 0 and again["recorded"] == [] and again["feedback_refreshed"] == []
+
+
+def test_a_dask_rerun_grades_nothing_records_nothing_and_changes_nothing(cluster, mixed):
+    sub, _, out, _, _ = mixed
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.suffix != ".db"}
+    again = grade_class(sub, solutions=out.parent / "solutions", scheduler=cluster.address, quiet=True)
+    assert again["graded"] == 0 and again["reused"] == again["submissions"]
+    assert again["recorded"] == [] and again["feedback_refreshed"] == []
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.suffix != ".db"} == before
 
 
 def _in_thread(target) -> tuple[threading.Thread, dict]:
