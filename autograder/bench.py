@@ -288,6 +288,10 @@ def bench_scale_out(solution: Path, students: int, nbgrader_subset: int = 12) ->
                 if proc.returncode != 0:
                     print(f"  grade-class --scheduler failed: {proc.stderr.strip().splitlines()[-1:]}")
                 rows.append((f"grade-class --scheduler, {n} Dask worker{'s' if n > 1 else ''}", n, seconds))
+            # with the gradebook step, which runs on the client while the workers grade
+            recorded, proc = _timed(grade_class[:-1] + ["--scheduler", address], roots["all"], env)
+            if proc.returncode != 0:
+                print(f"  grade-class --scheduler failed: {proc.stderr.strip().splitlines()[-1:]}")
         finally:
             for proc in reversed(procs):
                 _stop(proc)
@@ -312,6 +316,8 @@ def bench_scale_out(solution: Path, students: int, nbgrader_subset: int = 12) ->
           f"(target >= 0.85); same CSV from every run: {same}")
     print(f"  the gradebook step (nbgrader's gradebook + HTML feedback, {students} submissions, results reused): "
           f"{book:.1f} s, {book / students:.2f} s per submission")
+    print(f"  grade-class --scheduler with 2 Dask workers and the gradebook step (recorded on the client while "
+          f"the workers grade): {recorded:.1f} s (grading alone {rows[-1][2]:.1f} s + the step alone {book:.1f} s)")
     per_core = dask2 / 2
     print(f"  capacity: ~{per_core:.0f} submissions of this notebook per hour per worker core; a 10,000-student "
           f"course needs {10000 / per_core:.0f} core-hours per notebook graded, e.g. {10000 / per_core / 20:.1f} h on "
