@@ -56,17 +56,16 @@ def _facts(mode: str) -> dict:
     """What a Dask worker says about itself before a run (runs on the worker, via Client.run)."""
     from importlib.metadata import version
 
-    return {"sandbox": "" if mode == "off" else sandbox.available(), "digest": code_digest(),
-            "torch": version("torch"), "python": sys.version.split()[0]}
+    return {"sandbox": "" if mode == "off" else sandbox.available(), "digest": code_digest(), "torch": version("torch")}
 
 
 def _reference_file(sol) -> str:
     """The name references() caches a solution's references under (autograder/grade.py, same key)."""
     import hashlib
 
-    from importlib.metadata import version
+    import torch
 
-    key = hashlib.sha256(sol.path.read_bytes() + code_digest().encode() + version("torch").encode()).hexdigest()[:24]
+    key = hashlib.sha256(sol.path.read_bytes() + code_digest().encode() + torch.__version__.encode()).hexdigest()[:24]
     return f"{sol.assignment}--{sol.name}--{key}.pt"
 
 
@@ -79,9 +78,11 @@ class GradingPlugin(WorkerPlugin):
         self.graders = []
         self.problem = None
         self.dir = None
+        self.digest = ""
 
     def setup(self, worker) -> None:
         os.environ["AUTOGRADER_SANDBOX"] = self.mode  # the client's policy, not this machine's
+        self.digest = code_digest()
         self.idle = queue.Queue()
         try:  # first, so that the graders import torch while this process does the same below
             for _ in range(max(1, int(getattr(worker.state, "nthreads", 1) or 1))):
@@ -116,6 +117,9 @@ def grade_remote(job: dict) -> dict:
         raise ClusterError(f"Dask worker {here.address} has not set up this run (plugin {job['plugin']} missing)")
     if plugin.problem:
         raise sandbox.SandboxUnavailable(f"{plugin.problem} (on Dask worker {here.address})")
+    if plugin.digest != job["digest"]:  # a worker that joined after the check of the run's start
+        raise ClusterError(f"Dask worker {here.address} runs other grader code than the client: install the same "
+                           f"version on the workers")
     folder = Path(tempfile.mkdtemp(prefix="job-", dir=plugin.dir))
     try:
         path = folder / job["student"] / job["assignment"] / job["file"]
@@ -156,6 +160,7 @@ class DaskPool:
         self.client = None
         self.name = f"autograder-{uuid.uuid4().hex[:12]}"
         self.warned: set = set()
+        self.digest = ""
         self.done = 0
         self._quiet = {}
 
@@ -186,6 +191,7 @@ class DaskPool:
         mode = sandbox.mode()
         facts = self._broadcast(lambda: self.client.run(_facts, mode, on_error="return"))
         ours = _facts("off")
+        self.digest = ours["digest"]
         for addr, f in sorted(facts.items()):
             if isinstance(f, BaseException):  # a worker leaving as we ask: it gets no work
                 continue
@@ -258,7 +264,7 @@ class DaskPool:
             data = path.read_bytes()
         except OSError:
             return None
-        return {"plugin": self.name, "student": task.student, "assignment": task.assignment,
+        return {"plugin": self.name, "digest": self.digest, "student": task.student, "assignment": task.assignment,
                 "notebook": task.notebook, "note": task.note, "file": path.name, "data": data,
                 "limits": dict(self.limits.__dict__), "path": str(path), "folder": str(path.parent.parent.parent),
                 "solutions": str(self.solutions)}
