@@ -15,6 +15,11 @@ SQLite in grading/ unless AUTOGRADER_DB_URL names another database, e.g. Postgre
 graders can write at once); when it cannot be reached the run grades anyway, says so once, and
 records nothing: the next run records those submissions without grading them again.
 
+With --scheduler ADDRESS the submissions are graded by the workers of a running Dask cluster instead of
+this machine's (autograder/cluster.py); everything else, and every file written, is the same. Where jobs
+run is decided in one place (grade_class: LocalPool or cluster.DaskPool, each yielding results as they
+come); on a cluster the gradebook step runs here while the workers grade (Recorder).
+
 A run can be interrupted and started again: a result is reused when the submission file, the
 solution, the grader's code, the limits and torch are all unchanged (its fingerprint), so nothing
 is graded twice and a re-run gives identical files. The feedback follows the gradebook: a re-run

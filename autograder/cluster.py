@@ -20,10 +20,11 @@ What travels, and how (no shared filesystem is assumed):
 
 Faults: a task whose Dask worker dies is run again on another (Dask's scheduler does that; results
 are written by the client only when a task completes, so once). Before the run every worker says
-whether it can sandbox and which grader code it runs: with AUTOGRADER_SANDBOX=required a worker
-without bubblewrap stops the run before anything is graded (as the local grader refuses), with
-`auto` the client warns once per such worker, and workers running other grader code or torch than
-the client's are refused (the fingerprints would lie). Losing the scheduler stops the run with one
+whether it can sandbox and which grader code it runs: with AUTOGRADER_SANDBOX=required (the client's
+setting, which the workers follow) a worker without bubblewrap stops the run before anything is
+graded (as the local grader refuses), with `auto` the client warns once per such worker, and workers
+running other grader code or torch than the client's are refused (the fingerprints would lie; a
+worker joining later is checked by its first task). Losing the scheduler stops the run with one
 line (ClusterError); what was written stays, and a re-run grades only what is missing.
 """
 from __future__ import annotations
