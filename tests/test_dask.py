@@ -335,3 +335,9 @@ def test_an_unreachable_scheduler_is_one_line(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1 and err[0].startswith("grade-class: cannot reach the Dask scheduler at "
                                                              "tcp://127.0.0.1:9"), err
+
+
+def test_without_a_scheduler_no_dask_is_imported():
+    proc = run([str(VENV_BIN / "python"), "-c", "import sys, autograder.__main__, autograder.classgrade; "
+                "print(sorted(m for m in sys.modules if m.split('.')[0] in ('distributed', 'dask')))"])
+    assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stderr
