@@ -234,9 +234,9 @@ class Recorder:
     """The gradebook step of submissions already graded, in a process of its own while the rest are graded.
 
     add(pair, tasks) once all of a pair's results are written; finish() waits for the process and returns
-    {pair: "" or why it could not be recorded} for record_all. It does what record_all does for a pair
-    (classroom.record, then classroom.feedback), in one gradebook session, and writes nothing else:
-    the results files are the client's alone (record_all puts the `recorded` marks in them)."""
+    {pair: "" or why it could not be recorded} for record_all. It records each pair as record_all does
+    (classroom.record), in one gradebook session, and writes nothing else: the results files are the
+    client's alone; record_all writes the feedback pages (a pool of processes) and the `recorded` marks."""
 
     def __init__(self, course_root: Path, submitted: Path, results_dir: Path):
         import subprocess
@@ -281,7 +281,7 @@ class Recorder:
 
 def _recorder_main() -> None:
     """The Recorder's process: a header line, then a JSON line per pair on stdin; a line per pair on stdout
-    ({"pair", "error"}: "" recorded with feedback, a reason, or null for nothing to record)."""
+    ({"pair", "error"}: "" recorded, a reason, or null for nothing to record)."""
     from . import classroom
 
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "w")  # the answers' channel; anything printed goes to stderr
@@ -307,9 +307,8 @@ def _recorder_main() -> None:
                         renamed[notebook] = submitted_as
                 if statuses == {"missing"}:
                     error = None  # nothing submitted: record_all leaves it out
-                else:
+                else:  # (the feedback pages come after, from record_all: several at once)
                     classroom.record(course_root, submitted, student, assignment, results, errors, renamed)
-                    classroom.feedback(course_root, student, assignment, renamed)
             except Exception as exc:
                 error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             answers.write(json.dumps({"pair": [student, assignment], "error": error}) + "\n")
@@ -492,7 +491,7 @@ def record_all(course_root: Path, submitted: Path, tasks, results_dir: Path, fre
     grades entered in formgrader) gets its feedback written again, without being graded or recorded
     again. Returns (pairs recorded, pairs whose feedback was rewritten, {pair: GradebookState}).
 
-    `prerecorded` ({pair: "" or why it failed}) are the pairs a Recorder already recorded with feedback.
+    `prerecorded` ({pair: "" or why it failed}) are the pairs a Recorder already recorded (not their feedback).
     """
     from . import classroom
 
@@ -523,6 +522,7 @@ def record_all(course_root: Path, submitted: Path, tasks, results_dir: Path, fre
         why = exc if isinstance(exc, str) else str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"grade-class: could not {what.format(f'{pair[0]}/{pair[1]}')}: {why}", file=log)
 
+    recorded = []  # in the gradebook: their feedback pages are next
     for pair, why in sorted(prerecorded.items()):
         if pair not in current:
             continue
@@ -530,15 +530,11 @@ def record_all(course_root: Path, submitted: Path, tasks, results_dir: Path, fre
             failed(pair, "record {} in nbgrader's gradebook", why)
             del current[pair]
             continue
-        for data in current[pair][1]:
-            data["extra_data"]["recorded"] = True
-            data["extra_data"]["feedback_digest"] = ""
-        done.append(f"{pair[0]}/{pair[1]}")
+        recorded.append(pair)
 
     stale = []
     # one gradebook session for the whole class; the HTML pages (most of the time) by several processes
     with classroom.gradebook_session(course_root):
-        recorded = []
         for pair, group, datas in to_record:
             try:
                 results, errors = {}, {}
@@ -553,6 +549,7 @@ def record_all(course_root: Path, submitted: Path, tasks, results_dir: Path, fre
                 del current[pair]
                 continue
             recorded.append(pair)
+        recorded.sort()
         for pair, why in zip(recorded, classroom.feedback_many(course_root, [(*p, renames[p]) for p in recorded])):
             if why:
                 failed(pair, "record {} in nbgrader's gradebook", why)
