@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("submitted", help="nbgrader's submitted/ folder (or any folder laid out the same way)")
     c.add_argument("--out", metavar="DIR", help="where results/ and class-grades.csv go (default: grading/)")
     c.add_argument("--workers", type=int, default=None, help="submissions graded at once (default: CPU cores)")
+    c.add_argument("--scheduler", metavar="ADDRESS",
+                   help="grade on a running Dask cluster instead of this machine (e.g. tcp://host:8786); "
+                        "results, CSV, gradebook and feedback are written here as usual")
     c.add_argument("--assignment", action="append", help="grade only this assignment (repeatable)")
     c.add_argument("--solutions", metavar="DIR", help="solution notebooks (default: ./solutions/ when run from a course folder with its nbgrader_config.py, else this repository's)")
     c.add_argument("--timeout", type=float, default=300.0, help="wall-time limit per notebook, s (default 300)")
@@ -38,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    from .classgrade import ClusterError
     from .grade import AuthoringError
 
     args = build_parser().parse_args(argv)
@@ -52,6 +56,9 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # e.g. piped into `head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except ClusterError as exc:  # the Dask cluster is out of reach or went away (grade-class --scheduler)
+        print(f"grade-class: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -84,7 +91,8 @@ def _run_class(args) -> int:
 
     summary = grade_class(args.submitted, out=args.out, workers=args.workers, assignments=args.assignment,
                           solutions=args.solutions, limits=Limits(notebook_timeout=args.timeout),
-                          gradebook=not args.no_gradebook, force=args.force, quiet=args.quiet)
+                          gradebook=not args.no_gradebook, force=args.force, quiet=args.quiet,
+                          scheduler=args.scheduler)
     print(summary_text(summary))
     return 0
 

@@ -6,6 +6,11 @@
   in (a perfect submission), as a separate process, reference cache warm;
 - grade (cold): the same with an empty reference cache, the first grade of an assignment.
 - parts: the run times summed per part of the course (Part I, nn.RNN: target 90 s).
+- scale-out (--scale-out runs only this; --scale-students, default 60): one class graded by plain
+  `nbgrader autograde` (a subset, extrapolated), the local pool at 1 and 2 workers and a Dask cluster
+  (a scheduler and `dask worker --nthreads 1` processes on this machine) at 1 and 2 workers:
+  throughput, scaling efficiency, Dask against the local pool, the gradebook step, and a capacity
+  estimate per worker core.
 - class (for --class-for, default the first assignment): a class of submissions (--students, default 20: honest ones and
   typical unfinished ones, which answer only the first k questions) graded by plain
   `nbgrader autograde` (one kernel per submission, serial), by `grade-class` with 1 and 2 workers
@@ -59,7 +64,12 @@ def main(argv=None) -> int:
     parser.add_argument("--class-for", default="01_recurrence",
                         help="assignments for the class benchmark: comma-separated names, or 'all'")
     parser.add_argument("--only", default="", help="time only these assignments (comma-separated)")
+    parser.add_argument("--scale-out", action="store_true", help="run only the scale-out section (local pool and Dask)")
+    parser.add_argument("--scale-students", type=int, default=60, help="class size for the scale-out section (0: skip it)")
     args = parser.parse_args(argv)
+    if args.scale_out:
+        bench_scale_out(SOLUTIONS / "01_recurrence" / "01_the_rnn_recurrence.ipynb", args.scale_students)
+        return 0
     known = {s.parent.name for s in solution_notebooks(SOLUTIONS)}
     for option, value in (("--only", args.only), ("--class-for", "" if args.class_for == "all" else args.class_for)):
         unknown = sorted({a for a in value.split(",") if a} - known)
@@ -98,6 +108,8 @@ def main(argv=None) -> int:
         for solution in solution_notebooks(SOLUTIONS):
             if wanted is None or solution.parent.name in wanted:
                 bench_class(solution, args.students)
+    if args.scale_students:
+        bench_scale_out(SOLUTIONS / "01_recurrence" / "01_the_rnn_recurrence.ipynb", args.scale_students)
     return 0
 
 
@@ -176,6 +188,156 @@ def bench_class(solution: Path, students: int) -> None:
         print(f"  one warm worker, in-process: {wall:.2f} s per submission, of which the notebook ran "
               f"{run:.2f} s: grading overhead {wall - run:.2f} s (target < 0.5 s)")
 
+
+
+def _start(argv, log: Path, env) -> subprocess.Popen:
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=open(log, "wb"), env=env, cwd=log.parent,
+                            start_new_session=True)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    import signal
+
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+            proc.wait(timeout=15)
+            return
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _dask_workers(address: str) -> int:
+    from distributed import Client
+
+    with Client(address, timeout=30, set_as_default=False) as client:
+        return len(client.scheduler_info(n_workers=-1)["workers"])
+
+
+def bench_scale_out(solution: Path, students: int, nbgrader_subset: int = 12) -> None:
+    """One class graded by plain nbgrader (a subset, extrapolated), the local pool and Dask, at 1 and 2 workers."""
+    import json
+    import shutil
+
+    from .grade import grade_notebook
+    from .worker import Worker
+
+    assignment = solution.parent.name
+    bin_dir = Path(sys.executable).parent
+    print(f"\nscale-out: a class of {students} submissions of {assignment}/{solution.name} (honest and unfinished), "
+          f"{os.cpu_count()} CPU cores shared with whatever else runs here (figures are noisy)")
+    procs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+                   AUTOGRADER_CACHE=str(tmp / "cache"))
+        os.environ["AUTOGRADER_CACHE"] = env["AUTOGRADER_CACHE"]
+        roots = {}
+        for name in ("all", "subset"):
+            root = roots[name] = tmp / name
+            shutil.copytree(SOLUTIONS / assignment, root / "solutions" / assignment)
+            shutil.copytree(ROOT / "course" / assignment, root / "course" / assignment)
+            shutil.copy(ROOT / "nbgrader_config.py", root)
+            subprocess.run(["nbgrader", "generate_assignment", assignment, "--force"], cwd=root, env=env,
+                           capture_output=True, check=True)
+        submitted = roots["all"] / "grading" / "submitted"
+        paths = make_class(solution, submitted, students)
+        subset = min(nbgrader_subset, students)
+        for k in range(subset):
+            shutil.copytree(submitted / f"student{k:02d}", roots["subset"] / "grading" / "submitted" / f"student{k:02d}")
+        # the students' own compute: the notebook's run inside a warm worker, over a sample of the class
+        runs = []
+        with Worker(sandboxed=True) as worker:
+            for path in paths[:10]:
+                runs.append(grade_notebook(path, worker=worker).run_seconds)
+        compute = statistics.mean(runs)
+
+        rows = []
+        seconds, proc = _timed(["nbgrader", "autograde", assignment, "--force"], roots["subset"], env)
+        if proc.returncode != 0:
+            print(f"  nbgrader autograde failed: {proc.stderr.strip().splitlines()[-1:]}")
+        rows.append((f"plain nbgrader autograde ({subset} of {students}, x{students / subset:.1f})", 1,
+                     seconds * students / subset, seconds))
+        grade_class = [sys.executable, "-m", "autograder", "grade-class", str(submitted), "--solutions",
+                       str(roots["all"] / "solutions"), "--quiet", "--force", "--no-gradebook"]
+        # each grade-class also grades the first `subset` alone: the difference is the cost of the other
+        # submissions without the fixed cost of a run (starting, importing torch, warming the workers)
+        small = grade_class[:4] + [str(roots["subset"] / "grading" / "submitted")] + grade_class[5:]
+        for n in (1, 2):
+            seconds, proc = _timed(grade_class + ["--workers", str(n), "--out", str(tmp / f"local{n}")], tmp, env)
+            few, _ = _timed(small + ["--workers", str(n), "--out", str(tmp / f"local{n}-few")], tmp, env)
+            rows.append((f"grade-class, local pool --workers {n}", n, seconds, few))
+        try:
+            info = tmp / "scheduler.json"
+            procs.append(_start([str(bin_dir / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0",
+                                 "--no-dashboard", "--scheduler-file", str(info)], tmp / "scheduler.log", env))
+            deadline = time.monotonic() + 60
+            while not info.exists() or not info.read_text().strip().endswith("}"):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the Dask scheduler did not start")
+                time.sleep(0.2)
+            address = json.loads(info.read_text())["address"]
+            for n in (1, 2):
+                (tmp / f"w{n}").mkdir()
+                procs.append(_start([str(bin_dir / "dask"), "worker", address, "--nthreads", "1", "--no-dashboard",
+                                     "--name", f"w{n}"], tmp / f"w{n}" / "worker.log", env))
+                deadline = time.monotonic() + 90
+                while _dask_workers(address) < n:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("the Dask workers did not start")
+                    time.sleep(0.5)
+                seconds, proc = _timed(grade_class + ["--scheduler", address, "--out", str(tmp / f"dask{n}")], tmp, env)
+                if proc.returncode != 0:
+                    print(f"  grade-class --scheduler failed: {proc.stderr.strip().splitlines()[-1:]}")
+                few, _ = _timed(small + ["--scheduler", address, "--out", str(tmp / f"dask{n}-few")], tmp, env)
+                rows.append((f"grade-class --scheduler, {n} Dask worker{'s' if n > 1 else ''}", n, seconds, few))
+            # with the gradebook step, which runs on the client while the workers grade
+            recorded, proc = _timed(grade_class[:-1] + ["--scheduler", address], roots["all"], env)
+            if proc.returncode != 0:
+                print(f"  grade-class --scheduler failed: {proc.stderr.strip().splitlines()[-1:]}")
+        finally:
+            for proc in reversed(procs):
+                _stop(proc)
+        same = all((tmp / "local2" / "class-grades.csv").read_text() == (tmp / d / "class-grades.csv").read_text()
+                   for d in ("local1", "dask1", "dask2"))
+        # the gradebook step alone: nbgrader's gradebook and the feedback pages of the whole class, results reused
+        shutil.rmtree(roots["all"] / "grading" / "results", ignore_errors=True)  # (the Dask run's, recorded)
+        shutil.copytree(tmp / "local2" / "results", roots["all"] / "grading" / "results")
+        book, _ = _timed(grade_class[:-2] + ["--workers", "2"], roots["all"], env)
+
+    print(f"  {'grader':50s} {'workers':>7s} {'total':>8s} {'subs/hour':>10s} {'per sub':>8s} {'overhead/sub':>13s}"
+          f" {f'first {subset}':>9s} {'steady subs/hour':>17s}")
+    steady = {}
+    for label, n, total, few in rows:
+        overhead = total * n / students - compute
+        line = (f"  {label:50s} {n:7d} {total:7.1f}s {students / total * 3600:10.0f} {total / students:7.2f}s "
+                f"{overhead:12.2f}s {few:8.1f}s")
+        if not label.startswith("plain"):
+            steady[label] = (students - subset) / max(total - few, 1e-3) * 3600
+            line += f" {steady[label]:17.0f}"
+        print(line)
+    thr = {label: students / total * 3600 for label, _, total, _ in rows}
+    local1, local2 = thr["grade-class, local pool --workers 1"], thr["grade-class, local pool --workers 2"]
+    dask1, dask2 = thr["grade-class --scheduler, 1 Dask worker"], thr["grade-class --scheduler, 2 Dask workers"]
+    print(f"  (overhead/sub: worker-seconds per submission beyond the student's own compute, {compute:.2f} s on average, "
+          f"measured in-process)")
+    print(f"  Dask at 2 workers / local pool at 2: {dask2 / local2:.2f} (target >= 0.85); scaling efficiency "
+          f"(throughput at 2 / 2 x at 1): local {local2 / (2 * local1):.2f}, Dask {dask2 / (2 * dask1):.2f} "
+          f"(target >= 0.85); same CSV from every run: {same}")
+    sl1, sl2 = steady["grade-class, local pool --workers 1"], steady["grade-class, local pool --workers 2"]
+    sd1, sd2 = steady["grade-class --scheduler, 1 Dask worker"], steady["grade-class --scheduler, 2 Dask workers"]
+    print(f"  steady state (the last {students - subset} submissions, without a run's fixed cost): Dask at 2 / local at 2: "
+          f"{sd2 / sl2:.2f}; scaling efficiency: local {sl2 / (2 * sl1):.2f}, Dask {sd2 / (2 * sd1):.2f}")
+    print(f"  the gradebook step (nbgrader's gradebook + HTML feedback, {students} submissions, results reused): "
+          f"{book:.1f} s, {book / students:.2f} s per submission")
+    print(f"  grade-class --scheduler with 2 Dask workers and the gradebook step (recorded on the client while "
+          f"the workers grade): {recorded:.1f} s (grading alone {rows[-1][2]:.1f} s + the step alone {book:.1f} s)")
+    per_core = sd2 / 2
+    print(f"  capacity (steady state, Dask at 2): ~{per_core:.0f} submissions of this notebook per hour per worker core; a 10,000-student "
+          f"course needs {10000 / per_core:.0f} core-hours per notebook graded, e.g. {10000 / per_core / 20:.1f} h on "
+          f"20 cores, and {10000 * book / students / 3600:.1f} h of the gradebook step on the client")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,11 @@ SQLite in grading/ unless AUTOGRADER_DB_URL names another database, e.g. Postgre
 graders can write at once); when it cannot be reached the run grades anyway, says so once, and
 records nothing: the next run records those submissions without grading them again.
 
+With --scheduler ADDRESS the submissions are graded by the workers of a running Dask cluster instead of
+this machine's (autograder/cluster.py); everything else, and every file written, is the same. Where jobs
+run is decided in one place (grade_class: LocalPool or cluster.DaskPool, each yielding results as they
+come); on a cluster the gradebook step runs here while the workers grade (Recorder).
+
 A run can be interrupted and started again: a result is reused when the submission file, the
 solution, the grader's code, the limits and torch are all unchanged (its fingerprint), so nothing
 is graded twice and a re-run gives identical files. The feedback follows the gradebook: a re-run
@@ -23,6 +28,7 @@ after manual grades were entered in formgrader rewrites the feedback of exactly 
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -44,6 +50,11 @@ from .report import gradescope_results
 from .worker import Worker
 
 SKIP_NAMES = re.compile(r"^\.|^__|\.ipynb_checkpoints$")
+
+
+class ClusterError(Exception):
+    """The Dask cluster of `grade-class --scheduler` cannot be used or went away (autograder/cluster.py;
+    defined here so that catching it imports no Dask)."""
 
 
 @dataclass
@@ -161,10 +172,163 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def grade_task(task: Task, solutions: Path, limits: Limits, worker: Worker | None) -> tuple[GradeResult, str]:
+    """Grade one task on a started worker: (result, status), status "graded", "missing" or "error".
+
+    Never raises for a submission's sake: a notebook that cannot be graded gets a result scoring 0
+    with the reason (the same on this machine and on a Dask worker, autograder/cluster.py)."""
+    if task.path is None:
+        return failed_result(task, solutions, f"{task.notebook}.ipynb was not submitted"), "missing"
+    try:
+        result = grade_notebook(task.path, assignment=task.assignment, solutions_dir=solutions,
+                                limits=limits, worker=worker)
+        if task.note:
+            result.notes.insert(0, task.note)
+        return result, "graded"
+    except GradingInputError as exc:
+        return failed_result(task, solutions, f"cannot grade: {exc}"), "error"
+    except Exception as exc:  # never lose the other students' grades
+        return failed_result(task, solutions, f"grader error: {type(exc).__name__}: {exc}"), "error"
+
+
+class LocalPool:
+    """Where jobs run by default: warm sandboxed workers of this machine, one thread feeding each.
+
+    The other place is a Dask cluster (autograder/cluster.py, DaskPool); both are context managers
+    whose grade(tasks) yields (task, result, status) as each submission is done, in any order."""
+
+    def __init__(self, workers: int, solutions: Path, limits: Limits):
+        self.workers, self.solutions, self.limits = workers, solutions, limits
+        self.started: list[Worker] = []
+        self.running = None
+
+    def __enter__(self) -> "LocalPool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.running is not None:  # (a failure while writing: the jobs under way finish first, as always)
+            self.running.close()
+        for w in self.started:
+            w.stop()
+        self.started = []
+
+    def grade(self, tasks: list[Task]):
+        self.running = self._grade(tasks)
+        return self.running
+
+    def _grade(self, tasks: list[Task]):
+        idle: queue.Queue = queue.Queue()
+        self.started = [Worker(sandboxed=True).start()
+                        for _ in range(min(self.workers, sum(t.path is not None for t in tasks)))]
+        for w in self.started:
+            idle.put(w)
+
+        def run(task: Task) -> tuple[Task, GradeResult, str]:
+            if task.path is None:
+                return (task, *grade_task(task, self.solutions, self.limits, None))
+            worker = idle.get()
+            try:
+                return (task, *grade_task(task, self.solutions, self.limits, worker))
+            finally:
+                idle.put(worker)
+
+        with ThreadPoolExecutor(max_workers=len(self.started) or 1) as ex:
+            for fut in as_completed([ex.submit(run, t) for t in tasks]):
+                yield fut.result()
+
+
+class Recorder:
+    """The gradebook step of submissions already graded, in a process of its own while the rest are graded.
+
+    add(pair, tasks) once all of a pair's results are written; finish() waits for the process and returns
+    {pair: "" or why it could not be recorded} for record_all. It records each pair as record_all does
+    (classroom.record), in one gradebook session, and writes nothing else: the results files are the
+    client's alone; record_all writes the feedback pages (a pool of processes) and the `recorded` marks."""
+
+    def __init__(self, course_root: Path, submitted: Path, results_dir: Path):
+        import subprocess
+
+        repo = str(Path(__file__).resolve().parent.parent)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([repo] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])))
+        self.proc = subprocess.Popen([sys.executable, "-c", "from autograder.classgrade import _recorder_main; _recorder_main()"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True)
+        self.results_dir = Path(results_dir).resolve()
+        self.sent = []
+        self._send({"course_root": str(Path(course_root).resolve()), "submitted": str(Path(submitted).resolve())})
+
+    def _send(self, message: dict) -> None:
+        try:
+            self.proc.stdin.write(json.dumps(message) + "\n")
+            self.proc.stdin.flush()
+        except OSError:
+            pass  # it died: finish() says so for every pair
+
+    def add(self, pair: tuple[str, str], group: list[Task]) -> None:
+        self.sent.append(pair)
+        self._send({"pair": list(pair), "notebooks": [
+            [t.notebook, str(self.results_dir / t.student / t.assignment / f"{t.notebook}.json"),
+             t.path.name if t.path is not None and t.path.name != f"{t.notebook}.ipynb" else ""] for t in group]})
+
+    def finish(self) -> dict:
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        answers = {}
+        for line in self.proc.stdout:
+            try:
+                message = json.loads(line)
+                answers[tuple(message["pair"])] = message["error"]
+            except (ValueError, KeyError, TypeError):
+                continue
+        self.proc.wait()
+        # a pair it did not answer for is left to record_all (nothing is lost)
+        return {pair: why for pair, why in answers.items() if why is not None}
+
+
+def _recorder_main() -> None:
+    """The Recorder's process: a header line, then a JSON line per pair on stdin; a line per pair on stdout
+    ({"pair", "error"}: "" recorded, a reason, or null for nothing to record)."""
+    from . import classroom
+
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "w")  # the answers' channel; anything printed goes to stderr
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    sys.stdout = sys.stderr
+    header = json.loads(sys.stdin.readline())
+    course_root, submitted = Path(header["course_root"]), Path(header["submitted"])
+    with classroom.gradebook_session(course_root):
+        for line in sys.stdin:
+            message = json.loads(line)
+            student, assignment = message["pair"]
+            error = ""
+            try:
+                results, errors, renamed, statuses = {}, {}, {}, set()
+                for notebook, path, submitted_as in message["notebooks"]:
+                    data = json.loads(Path(path).read_text())
+                    statuses.add(data["extra_data"]["status"])
+                    if data["extra_data"]["status"] == "graded":
+                        results[notebook] = result_from_json(data)
+                    else:
+                        errors[notebook] = data["extra_data"]["error"]
+                    if submitted_as:
+                        renamed[notebook] = submitted_as
+                if statuses == {"missing"}:
+                    error = None  # nothing submitted: record_all leaves it out
+                else:  # (the feedback pages come after, from record_all: several at once)
+                    classroom.record(course_root, submitted, student, assignment, results, errors, renamed)
+            except Exception as exc:
+                error = one_line(exc)
+            answers.write(json.dumps({"pair": [student, assignment], "error": error}) + "\n")
+            answers.flush()
+
+
 def grade_class(submitted, out=None, workers: int | None = None, assignments: list[str] | None = None,
                 solutions=None, limits: Limits | None = None, gradebook: bool = True, course_root=None,
-                force: bool = False, quiet: bool = False, log=sys.stderr) -> dict:
-    """Grade every submission of SUBMITTED_DIR; returns a summary dict (see module docstring)."""
+                force: bool = False, quiet: bool = False, log=sys.stderr, scheduler: str | None = None) -> dict:
+    """Grade every submission of SUBMITTED_DIR; returns a summary dict (see module docstring).
+
+    `scheduler` (a Dask scheduler's address, tcp://host:8786) grades on that cluster's workers instead of
+    this machine's (`workers` is then ignored); everything else is the same (autograder/cluster.py)."""
     submitted = Path(submitted)
     if not submitted.is_dir():
         raise GradingInputError(f"{submitted}: no such folder (expected <student>/<assignment>/<notebook>.ipynb)")
@@ -214,52 +378,48 @@ def grade_class(submitted, out=None, workers: int | None = None, assignments: li
         todo.append(task)
 
     progress = Progress(len(todo), quiet)
-    pool: queue.Queue = queue.Queue()
-    started_workers = [Worker(sandboxed=True).start()
-                       for _ in range(min(workers, sum(t.path is not None for t in todo)))]
-    for w in started_workers:
-        pool.put(w)
-
-    def run(task: Task) -> tuple[Task, GradeResult, str]:
-        if task.path is None:
-            return task, failed_result(task, solutions, f"{task.notebook}.ipynb was not submitted"), "missing"
-        worker = pool.get()
-        try:
-            result = grade_notebook(task.path, assignment=task.assignment, solutions_dir=solutions,
-                                    limits=limits, worker=worker)
-            if task.note:
-                result.notes.insert(0, task.note)
-            return task, result, "graded"
-        except GradingInputError as exc:
-            return task, failed_result(task, solutions, f"cannot grade: {exc}"), "error"
-        except Exception as exc:  # never lose the other students' grades
-            return task, failed_result(task, solutions, f"grader error: {type(exc).__name__}: {exc}"), "error"
-        finally:
-            pool.put(worker)
-
     graded_pairs = set()
+    # the one place that decides where jobs run: warm workers of this machine, or a Dask cluster
+    if scheduler:
+        from .cluster import DaskPool
+        pool = DaskPool(scheduler, solutions, limits, log=log)
+    else:
+        pool = LocalPool(workers, solutions, limits)
+    # on a cluster this machine's cores are free while it grades: the gradebook step runs meanwhile,
+    # each submission as soon as all its notebooks are graded (here, the pool needs the cores)
+    recorder = Recorder(course_root, submitted, results_dir) if scheduler and gradebook and not unreachable else None
+    left: dict[tuple[str, str], int] = {}
+    for task in todo:
+        left[(task.student, task.assignment)] = left.get((task.student, task.assignment), 0) + 1
+    groups: dict[tuple[str, str], list[Task]] = {}
+    for task in tasks:
+        groups.setdefault((task.student, task.assignment), []).append(task)
+    prerecorded = {}
     try:
-        with ThreadPoolExecutor(max_workers=len(started_workers) or 1) as ex:
-            futures = [ex.submit(run, t) for t in todo]
-            for fut in as_completed(futures):
-                task, result, status = fut.result()
+        with pool if todo else contextlib.nullcontext():  # (nothing to grade: no cluster to reach)
+            for task, result, status in (pool.grade(todo) if todo else ()):
                 data = gradescope_results(result)
                 data["extra_data"].update(student=task.student, status=status, fingerprint=prints[id(task)],
                                           error=result.notes[0] if status != "graded" else "",
                                           submission=str(task.path or ""))
                 write_atomic(results_dir / task.student / task.assignment / f"{task.notebook}.json",
                              json.dumps(data, indent=2, sort_keys=True) + "\n")
-                graded_pairs.add((task.student, task.assignment))
+                pair = (task.student, task.assignment)
+                graded_pairs.add(pair)
+                left[pair] -= 1
+                if recorder is not None and not left[pair]:
+                    recorder.add(pair, groups[pair])
                 progress.step(f"{task.student}/{task.assignment}/{task.notebook}: "
                               f"{data['score']:g}/{data['extra_data']['autograded_max_score']:g}"
                               + ("" if status == "graded" else f" ({status})"))
     finally:
-        for w in started_workers:
-            w.stop()
+        if recorder is not None:
+            prerecorded = recorder.finish()
 
     recorded, refreshed, states = [], [], {}
     if gradebook and not unreachable:
-        recorded, refreshed, states = record_all(course_root, submitted, tasks, results_dir, graded_pairs, log)
+        recorded, refreshed, states = record_all(course_root, submitted, tasks, results_dir, graded_pairs, log,
+                                                   prerecorded)
     rows = write_csv(tasks, results_dir, out / "class-grades.csv", states)
     not_recorded = len({(t.student, t.assignment) for t in tasks if t.path is not None}) if unreachable else 0
     return {"submissions": len(tasks), "graded": len(todo), "reused": reused, "rows": rows,
@@ -339,9 +499,12 @@ def one_line(exc: BaseException) -> str:
 _RAISED = re.compile(r"^([\w.]+(Error|Exception|Exit|Interrupt)|Exception)(: |$)")
 
 
-def record_all(course_root: Path, submitted: Path, tasks, results_dir: Path, fresh: set, log):
-    """Put the scores in nbgrader's gradebook and write feedback (one submission after another: nbgrader
-    changes the working directory while it converts; other processes may use a database server at once).
+def record_all(course_root: Path, submitted: Path, tasks, results_dir: Path, fresh: set, log,
+               prerecorded: dict | None = None):
+    """Put the scores in nbgrader's gradebook and write feedback: the scores one submission after another
+    (nbgrader changes the working directory while it converts; other processes may use a database server
+    at once) in one gradebook session for the class (classroom.gradebook_session), then the HTML pages,
+    by a pool of processes for a large class (classroom.feedback_many).
 
     A pair is recorded when it was graded in this run or its results carry no `recorded` mark (an
     interrupted run); the mark is written after nbgrader has the scores. Then the feedback follows
@@ -349,8 +512,12 @@ def record_all(course_root: Path, submitted: Path, tasks, results_dir: Path, fre
     from (`feedback_digest`), and a pair whose grades, comments or penalty changed since (manual
     grades entered in formgrader) gets its feedback written again, without being graded or recorded
     again. Returns (pairs recorded, pairs whose feedback was rewritten, {pair: GradebookState}).
+
+    `prerecorded` ({pair: "" or why it failed}) are the pairs a Recorder already recorded (not their feedback).
     """
     from . import classroom
+
+    prerecorded = prerecorded or {}
 
     pairs: dict[tuple[str, str], list[Task]] = {}
     for task in tasks:
@@ -360,6 +527,7 @@ def record_all(course_root: Path, submitted: Path, tasks, results_dir: Path, fre
     renames = {pair: {t.notebook: t.path.name for t in group
                       if t.path is not None and t.path.name != f"{t.notebook}.ipynb"}
                for pair, group in pairs.items()}
+    to_record = []
     for (student, assignment), group in sorted(pairs.items()):
         paths = [results_dir / t.student / t.assignment / f"{t.notebook}.json" for t in group]
         datas = [json.loads(p.read_text()) for p in paths]
@@ -368,55 +536,82 @@ def record_all(course_root: Path, submitted: Path, tasks, results_dir: Path, fre
         current[(student, assignment)] = (paths, datas)
         if (student, assignment) not in fresh and all(d["extra_data"].get("recorded") for d in datas):
             continue
-        try:
-            results, errors = {}, {}
-            for task, data in zip(group, datas):
-                if data["extra_data"]["status"] == "graded":
-                    results[task.notebook] = result_from_json(data)
-                else:
-                    errors[task.notebook] = data["extra_data"]["error"]
-            renamed = renames[(student, assignment)]
-            classroom.record(course_root, submitted, student, assignment, results, errors, renamed)
-            classroom.feedback(course_root, student, assignment, renamed)
-        except Exception as exc:  # the gradebook step never loses the grades already written
-            print(f"grade-class: could not record {student}/{assignment} in nbgrader's gradebook: "
-                  f"{one_line(exc)}", file=log)
-            del current[(student, assignment)]
+        if (student, assignment) in prerecorded:
             continue
-        for data in datas:
-            data["extra_data"]["recorded"] = True
-            data["extra_data"]["feedback_digest"] = ""  # written below, from the gradebook as it is now
-        done.append(f"{student}/{assignment}")
+        to_record.append(((student, assignment), group, datas))
 
-    try:
-        states = classroom.gradebook_states(course_root, sorted(current))
-    except Exception as exc:
-        print(f"grade-class: could not read nbgrader's gradebook: {exc}", file=log)
-        return done, refreshed, {}
-    for pair, (paths, datas) in sorted(current.items()):
-        state = states.get(pair)
-        if state is None:
+    def failed(pair, what: str, exc) -> None:
+        why = one_line(exc if isinstance(exc, BaseException) else RuntimeError(exc))
+        print(f"grade-class: could not {what.format(f'{pair[0]}/{pair[1]}')}: {why}", file=log)
+
+    recorded = []  # in the gradebook: their feedback pages are next
+    for pair, why in sorted(prerecorded.items()):
+        if pair not in current:
             continue
-        digest = state.digest
-        stale = [d for d in datas if d["extra_data"].get("feedback_digest") != digest]
-        if not stale:
+        if why:
+            failed(pair, "record {} in nbgrader's gradebook", why)
+            del current[pair]
             continue
-        if f"{pair[0]}/{pair[1]}" not in done:  # recorded in an earlier run: the grades changed since
+        recorded.append(pair)
+
+    stale = []
+    # one gradebook session for the whole class; the HTML pages (most of the time) by several processes
+    with classroom.gradebook_session(course_root):
+        for pair, group, datas in to_record:
             try:
-                classroom.feedback(course_root, *pair, renames[pair])
-            except Exception as exc:
-                print(f"grade-class: could not rewrite the feedback of {pair[0]}/{pair[1]}: "
-                      f"{one_line(exc)}", file=log)
+                results, errors = {}, {}
+                for task, data in zip(group, datas):
+                    if data["extra_data"]["status"] == "graded":
+                        results[task.notebook] = result_from_json(data)
+                    else:
+                        errors[task.notebook] = data["extra_data"]["error"]
+                classroom.record(course_root, submitted, *pair, results, errors, renames[pair])
+            except Exception as exc:  # the gradebook step never loses the grades already written
+                failed(pair, "record {} in nbgrader's gradebook", exc)
+                del current[pair]
+                continue
+            recorded.append(pair)
+        recorded.sort()
+        for pair, why in zip(recorded, classroom.feedback_many(course_root, [(*p, renames[p]) for p in recorded])):
+            if why:
+                failed(pair, "record {} in nbgrader's gradebook", why)
+                del current[pair]
+                continue
+            for data in current[pair][1]:
+                data["extra_data"]["recorded"] = True
+                data["extra_data"]["feedback_digest"] = ""  # written below, from the gradebook as it is now
+            done.append(f"{pair[0]}/{pair[1]}")
+
+        try:
+            states = classroom.gradebook_states(course_root, sorted(current))
+        except Exception as exc:
+            print(f"grade-class: could not read nbgrader's gradebook: {exc}", file=log)
+            return done, refreshed, {}
+        for pair, (paths, datas) in sorted(current.items()):
+            state = states.get(pair)
+            if state is None or not [d for d in datas if d["extra_data"].get("feedback_digest") != state.digest]:
+                continue
+            if f"{pair[0]}/{pair[1]}" not in done:  # recorded in an earlier run: the grades changed since
+                stale.append(pair)
+            else:
+                _keep_digest(paths, datas, state.digest)
+        for pair, why in zip(stale, classroom.feedback_many(course_root, [(*p, renames[p]) for p in stale])):
+            if why:
+                failed(pair, "rewrite the feedback of {}", why)
                 continue
             refreshed.append(f"{pair[0]}/{pair[1]}")
-        for path, data in zip(paths, datas):
-            data["extra_data"]["feedback_digest"] = digest
-            write_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+            _keep_digest(*current[pair], states[pair].digest)
     for pair, (paths, datas) in sorted(current.items()):  # recorded, but no state to take a digest of
         if f"{pair[0]}/{pair[1]}" in done and pair not in states:
             for path, data in zip(paths, datas):
                 write_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
     return done, refreshed, states
+
+
+def _keep_digest(paths, datas, digest: str) -> None:
+    for path, data in zip(paths, datas):
+        data["extra_data"]["feedback_digest"] = digest
+        write_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def result_from_json(data: dict) -> GradeResult:

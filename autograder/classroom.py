@@ -60,6 +60,7 @@ import re
 import shutil
 import threading
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -418,6 +419,127 @@ def _stage(coursedir, source: Path, staged: Path, assignment: str, standins: Map
                     "The cells below are the notebook as released, not the submitted work; every test scores 0.")
         nb.cells.insert(0, new_markdown_cell(note))
         nbformat.write(nb, str(staged / f"{name}.ipynb"))
+
+
+# -- many submissions at once -------------------------------------------------------------------------------
+
+_GRADEBOOK_USERS = ("nbgrader.converters.autograde", "nbgrader.converters.generate_feedback",
+                    "nbgrader.preprocessors.getgrades", "nbgrader.preprocessors.latesubmissions",
+                    "nbgrader.preprocessors.overwritecells", "nbgrader.preprocessors.overwritekernelspec",
+                    "nbgrader.preprocessors.saveautogrades")
+
+
+@contextmanager
+def gradebook_session(course_root: Path):
+    """One connection to the course's gradebook for every record() and feedback() call inside.
+
+    nbgrader opens the gradebook afresh at each step of each submission (the converter, then each of
+    its preprocessors: about ten times per notebook, each a new engine, a check of every table and of
+    the course); inside this block those steps share one engine and one session, opened once, so a
+    class is written to the gradebook in one session (with a database server: one connection, not
+    thousands). The gradebook's content is the same. Meant for one thread (grade-class records serially).
+    """
+    from nbgrader import api
+    import importlib
+
+    url = _coursedir(_config(Path(course_root).resolve()), Path(course_root).resolve(), "-", "-").db_url
+    base = api.Gradebook.__new__(api.Gradebook)
+    base.engine = None
+    real = api.Gradebook
+
+    class _Shared(real):
+        def close(self):  # the session outlives each step: rolled back only if a step left it failed
+            if not self.db.is_active:
+                self.db.rollback()
+
+    def opened(db_url, course_id="default_course", authenticator=None):
+        if db_url != url:
+            return real(db_url, course_id, authenticator)
+        if base.engine is None:  # the first step opens it, exactly as nbgrader would (creating it if new)
+            first = real(db_url, course_id, authenticator)
+            base.engine, base.db = first.engine, first.db
+        gb = _Shared.__new__(_Shared)
+        gb.engine, gb.db = base.engine, base.db
+        gb.check_course(course_id=course_id)
+        gb.course_id, gb.authenticator = course_id, authenticator
+        return gb
+
+    modules = [importlib.import_module(name) for name in _GRADEBOOK_USERS]
+    patched = [m for m in modules if getattr(m, "Gradebook", None) is real]
+    for m in patched:
+        m.Gradebook = opened
+    try:
+        yield
+    finally:
+        for m in patched:
+            m.Gradebook = real
+        if base.engine is not None:
+            base.db.remove()
+            base.engine.dispose()
+
+
+def _feedback_chunk(course_root: str, jobs: list) -> list:
+    """feedback() for several submissions in one process: [error line or ""] (a process pool's job)."""
+    out = []
+    for student, assignment, renamed in jobs:
+        try:
+            feedback(Path(course_root), student, assignment, renamed)
+            out.append("")
+        except Exception as exc:
+            out.append(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    return out
+
+
+PARALLEL_FEEDBACK_FROM = 24  # submissions: fewer are written here, one after another (a process costs 1-2 s)
+
+
+def feedback_many(course_root: Path, jobs: list, processes: int | None = None) -> list[str]:
+    """feedback() for each (student, assignment, renamed) of `jobs`; returns, in order, "" or why it failed.
+
+    Rendering HTML is most of the work of recording a class (nbconvert, ~0.4 s a page), and each page is
+    independent of the others: with PARALLEL_FEEDBACK_FROM submissions or more they are written by a pool of
+    processes (one per core unless `processes`; each changes its own working directory, as nbgrader does,
+    and reads the gradebook: a database server, or SQLite, which many may read at once).
+    """
+    processes = processes or os.cpu_count() or 1
+    if len(jobs) < PARALLEL_FEEDBACK_FROM or processes < 2:
+        return _feedback_chunk(str(course_root), jobs)
+    import subprocess
+    import sys
+
+    n = min(processes, len(jobs))
+    chunks = [jobs[i::n] for i in range(n)]
+    repo = str(Path(__file__).resolve().parent.parent)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([repo] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])))
+    procs = [subprocess.Popen([sys.executable, "-c", "from autograder.classroom import _feedback_main; _feedback_main()"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+             for _ in chunks]
+    for proc, chunk in zip(procs, chunks):  # (a few hundred bytes per submission: the pipe takes them)
+        proc.stdin.write(json.dumps({"course_root": str(course_root), "jobs": chunk}))
+        proc.stdin.close()
+    out = [""] * len(jobs)
+    for i, (proc, chunk) in enumerate(zip(procs, chunks)):
+        answer, err = proc.stdout.read(), proc.stderr.read()
+        proc.wait()
+        try:
+            lines = json.loads(answer)
+            assert isinstance(lines, list) and len(lines) == len(chunk)
+        except (ValueError, AssertionError):
+            tail = err.strip().splitlines()[-1:] or [f"exit status {proc.returncode}"]
+            lines = [f"the feedback process failed: {tail[0]}"] * len(chunk)
+        for k, line in enumerate(lines):
+            out[i + k * n] = line
+    return out
+
+
+def _feedback_main() -> None:
+    """A feedback process of feedback_many: jobs as JSON on stdin, a JSON list of errors on stdout."""
+    import sys
+
+    request = json.loads(sys.stdin.read())
+    jobs = [(student, assignment, renamed) for student, assignment, renamed in request["jobs"]]
+    answer = _feedback_chunk(request["course_root"], jobs)
+    sys.stdout.write(json.dumps(answer))
 
 
 # -- feedback -------------------------------------------------------------------------------------------

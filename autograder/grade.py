@@ -118,6 +118,15 @@ def code_digest() -> str:
 _REFS: dict[str, dict] = {}  # loaded references of this process, by cache file
 
 
+def reference_cache_file(sol: Solution) -> Path:
+    """Where references() caches a solution's references: keyed by the solution, the grader's code and
+    torch's version."""
+    import torch
+
+    key = hashlib.sha256(sol.path.read_bytes() + code_digest().encode() + torch.__version__.encode()).hexdigest()[:24]
+    return _cache_dir(sol) / f"{sol.assignment}--{sol.name}--{key}.pt"
+
+
 def references(sol: Solution, limits: Limits | None = None) -> dict[str, list[dict]]:
     """{test grade_id: [case spec with its reference]} from running the solution (cached on disk).
 
@@ -127,8 +136,7 @@ def references(sol: Solution, limits: Limits | None = None) -> dict[str, list[di
 
     from .values import check_plain, compare
 
-    key = hashlib.sha256(sol.path.read_bytes() + code_digest().encode() + torch.__version__.encode()).hexdigest()[:24]
-    cache = _cache_dir(sol) / f"{sol.assignment}--{sol.name}--{key}.pt"
+    cache = reference_cache_file(sol)
     if str(cache) in _REFS:
         return _REFS[str(cache)]
     if cache.exists():
