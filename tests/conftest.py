@@ -86,20 +86,20 @@ def worker():
 # -- how `make test` spreads the suite over processes (pytest-xdist, --dist loadgroup) ---------------
 # A test module is one unit of work, so its module-scoped fixtures (a server, a warm grading worker)
 # are made once; the modules that grade every notebook's catalog are split into a unit per notebook,
-# so that both processes stay busy to the end. Units are handed out heaviest first. The seconds below
-# were measured on 2026-12-06 (make test, 2 processes, 847 tests): a scheduling hint only, which can cost time
-# when it is out of date, never a result.
+# so that every process stays busy to the end. Units are handed out heaviest first. The seconds below
+# are a scheduling hint only, which can cost time when out of date, never a result.
 SPLIT_BY_NOTEBOOK = {"test_grade.py", "test_valid_answers.py"}
-MEASURED_SECONDS = {  # from a clean-clone .ci/run on 2026-12-06 (--durations=0, summed per unit), then adjusted
-    "test_execution.py": 187, "test_hostile.py": 150, "test_grade.py::05": 81, "test_grade.py::08": 78,
-    "test_browser.py": 73, "test_isolation.py": 67, "test_grade.py::11": 63, "test_grade.py::09": 62,
-    "test_readme.py": 54, "test_grade.py::10": 45, "test_nbgrader_agreement.py": 38, "test_classroom.py": 39,
-    "test_grade.py::07": 34, "test_classgrade.py": 34, "test_grade.py::06": 33, "test_grade.py::02": 27,
-    "test_grade.py::03": 22, "test_valid_answers.py::08": 21, "test_grade.py::04": 19, "test_grade.py": 15,
-    "test_valid_answers.py::10": 14, "test_gradescope.py": 13, "test_exchange.py": 13, "test_course.py": 11,
-    "test_valid_answers.py::05": 10, "test_valid_answers.py::09": 9, "test_grade.py::01": 8,
-    "test_gradebook_postgres.py": 88, "test_classroom_loop.py": 75, "test_revision.py": 12, "test_jupyterhub.py": 40,
-    "test_dask.py": 61,  # measured 2026-12-06 alone at load average ~1.3 (128 s at load average 6-8)
+MEASURED_SECONDS = {  # from a clean-clone .ci/run on 2026-12-06 (3 processes, --durations=0, summed per unit)
+    "test_execution.py": 273, "test_hostile.py": 175, "test_grade.py::05": 108, "test_grade.py::11": 106,
+    "test_gradebook_postgres.py": 103, "test_isolation.py": 101, "test_readme.py": 98,
+    "test_grade.py::09": 97, "test_grade.py::08": 97, "test_classroom_loop.py": 93, "test_browser.py": 85,
+    "test_dask.py": 72, "test_classroom.py": 61, "test_nbgrader_agreement.py": 59, "test_grade.py::10": 55,
+    "test_classgrade.py": 48, "test_jupyterhub.py": 45, "test_grade.py::07": 41, "test_grade.py::06": 35,
+    "test_grade.py::02": 30, "test_grade.py::04": 28, "test_course.py": 27, "test_grade.py::03": 26,
+    "test_valid_answers.py::08": 24, "test_grade.py": 21, "test_exchange.py": 21, "test_gradescope.py": 19,
+    "test_valid_answers.py::05": 14, "test_valid_answers.py::09": 12, "test_valid_answers.py::10": 12,
+    "test_revision.py": 11, "test_valid_answers.py::07": 10, "test_grade.py::01": 9, "test_explorer.py": 8,
+    "test_valid_answers.py::06": 8,
 }
 
 
