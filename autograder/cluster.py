@@ -48,6 +48,7 @@ from . import grade, sandbox
 from .classgrade import ClusterError, Task, failed_result, grade_task
 from .grade import Limits, code_digest
 from .notebooks import load_solution, solution_notebooks
+from .worker import SCRATCH_PREFIX, hold_lock
 
 CONNECT_TIMEOUT = 10.0  # seconds to reach the scheduler, and for it to have a worker
 AHEAD = 4  # tasks sent ahead per worker thread (bounds what the scheduler holds: not the whole class)
@@ -82,7 +83,8 @@ class GradingPlugin(WorkerPlugin):
             self.problem = str(exc)
         for g in self.graders:
             self.idle.put(g)
-        self.dir = Path(tempfile.mkdtemp(prefix="autograder-dask-"))
+        self.dir = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}dask-"))
+        self.lock = hold_lock(self.dir)  # a worker killed mid-run leaves it to the next grader's sweep
         for rel, data in self.solutions.items():
             path = self.dir / "solutions" / rel
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -100,6 +102,8 @@ class GradingPlugin(WorkerPlugin):
         self.graders = []
         if self.dir is not None:
             shutil.rmtree(self.dir, ignore_errors=True)
+            os.close(self.lock)
+            self.dir = None
 
 
 def grade_remote(job: dict) -> dict:

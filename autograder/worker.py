@@ -69,7 +69,7 @@ SCRATCH_PREFIX = "autograder-"  # a worker's scratch folder in the temporary fol
 LOCK_NAME = ".lock"
 
 
-def _hold_lock(folder: Path) -> int:
+def hold_lock(folder: Path) -> int:
     """Lock `folder` for as long as this process lives (the kernel drops the lock when it dies, even by
     SIGKILL). The lock file gets its name only once locked, so a sweep never sees it unlocked."""
     fd = os.open(folder / f"{LOCK_NAME}.new", os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
@@ -83,7 +83,7 @@ def scratch_folder(kind: str = ""):
     """A temporary folder of the grader's, removed at the end, or by a later run's sweep if this process
     is killed first."""
     path = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{kind}"))
-    fd = _hold_lock(path)
+    fd = hold_lock(path)
     try:
         yield str(path)
     finally:
@@ -169,7 +169,7 @@ class Worker:
             return self
         sweep_stale_scratch()
         self.scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
-        self._lock = _hold_lock(self.scratch)
+        self._lock = hold_lock(self.scratch)
         home = self.scratch / "home"
         home.mkdir()
         self.log_path = self.scratch / "runner.log"

@@ -269,6 +269,21 @@ def test_a_worker_killed_mid_run_loses_nothing_and_writes_nothing_twice(cluster,
     for k in range(3):
         data = json.loads((tmp_path / "out" / "results" / f"slow{k}" / ASSIGNMENT / f"{NAME}.json").read_text())
         assert data["score"] == sum(FULL_01.values()) and data["extra_data"]["status"] == "graded"
+    # the killed worker's folders were locked while it lived: a grader's sweep there removes them (its
+    # restarted worker's may already have); what is left belongs to a living process
+    import fcntl
+
+    from autograder.worker import sweep_stale_scratch
+
+    tmp = cluster.base / name / "tmp"
+    sweep_stale_scratch(str(tmp))
+    for folder in tmp.glob("autograder-*"):
+        fd = os.open(folder / ".lock", os.O_RDWR)
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(fd)
 
 
 def test_a_worker_without_bubblewrap_is_refused_or_warned_about_as_locally(cluster, mixed, tmp_path, monkeypatch):
