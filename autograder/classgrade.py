@@ -29,10 +29,12 @@ after manual grades were entered in formgrader rewrites the feedback of exactly 
 from __future__ import annotations
 
 import contextlib
+import functools
 import csv
 import hashlib
 import io
 import json
+import logging
 import os
 import queue
 import re
@@ -48,6 +50,8 @@ from .grade import (GradeResult, Limits, TestResult, code_digest, default_soluti
 from .notebooks import GradingInputError, is_revision, load_solution, solution_notebooks
 from .report import gradescope_results
 from .worker import Worker
+
+LOG = logging.getLogger("autograder.classgrade")
 
 SKIP_NAMES = re.compile(r"^\.|^__|\.ipynb_checkpoints$")
 
@@ -112,8 +116,6 @@ def discover(submitted: Path, solutions: Path, assignments: list[str] | None, ro
 
 
 def fingerprint(task: Task, solutions: Path, limits: Limits) -> str:
-    import torch
-
     h = hashlib.sha256()
     if task.path is not None:
         try:
@@ -123,10 +125,23 @@ def fingerprint(task: Task, solutions: Path, limits: Limits) -> str:
     sol = solutions / task.assignment / f"{task.notebook}.ipynb"
     h.update(sol.read_bytes())
     h.update(code_digest().encode())
-    h.update(torch.__version__.encode())
+    h.update(_torch_version().encode())
     h.update(json.dumps(limits.__dict__, sort_keys=True).encode())
     h.update(task.note.encode())
     return h.hexdigest()
+
+
+@functools.lru_cache(maxsize=None)
+def _torch_version() -> str:
+    """torch.__version__, from the installed package's metadata (without importing torch, which takes a second)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("torch")
+    except PackageNotFoundError:
+        import torch
+
+        return torch.__version__
 
 
 def failed_result(task: Task, solutions: Path, why: str) -> GradeResult:
@@ -163,6 +178,14 @@ class Progress:
             else:
                 self.stream.write(f"[{self.done}/{self.total}] {label}\n")
             self.stream.flush()
+
+
+def results_data(task: Task, result: GradeResult, status: str, fingerprint: str, submission: str) -> dict:
+    """The results JSON of one notebook (Gradescope's format, with our extra_data), as grade-class writes it."""
+    data = gradescope_results(result)
+    data["extra_data"].update(student=task.student, status=status, fingerprint=fingerprint,
+                              error=result.notes[0] if status != "graded" else "", submission=submission)
+    return data
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -212,14 +235,19 @@ class LocalPool:
             w.stop()
         self.started = []
 
+    def warm(self, tasks: list[Task]) -> None:
+        """Start the workers these tasks need now (each imports torch, about 2 s, while the caller does
+        other things, such as loading the references); grade() uses them. Stopped on exit."""
+        while len(self.started) < min(self.workers, sum(t.path is not None for t in tasks)):
+            self.started.append(Worker(sandboxed=True).start())
+
     def grade(self, tasks: list[Task]):
         self.running = self._grade(tasks)
         return self.running
 
     def _grade(self, tasks: list[Task]):
         idle: queue.Queue = queue.Queue()
-        self.started = [Worker(sandboxed=True).start()
-                        for _ in range(min(self.workers, sum(t.path is not None for t in tasks)))]
+        self.warm(tasks)
         for w in self.started:
             idle.put(w)
 
@@ -357,11 +385,6 @@ def grade_class(submitted, out=None, workers: int | None = None, assignments: li
         raise GradingInputError(f"{submitted}: no submissions found (expected <student>/<assignment>/<notebook>.ipynb "
                                 f"with assignments from {solutions})")
     started = time.monotonic()
-
-    # references first, once per notebook (a course bug stops the run before any student is graded)
-    for key in sorted({(t.assignment, t.notebook) for t in tasks}):
-        references(load_solution(solutions / key[0] / f"{key[1]}.ipynb"), limits)
-
     results_dir = out / "results"
     todo, reused = [], 0
     prints = {}
@@ -377,31 +400,40 @@ def grade_class(submitted, out=None, workers: int | None = None, assignments: li
                 pass
         todo.append(task)
 
-    progress = Progress(len(todo), quiet)
-    graded_pairs = set()
     # the one place that decides where jobs run: warm workers of this machine, or a Dask cluster
+    groups: dict[tuple[str, str], list[Task]] = {}
+    for task in tasks:
+        groups.setdefault((task.student, task.assignment), []).append(task)
     if scheduler:
         from .cluster import DaskPool
-        pool = DaskPool(scheduler, solutions, limits, log=log)
+        # with the gradebook, the workers also write the feedback pages (checked here before they are used)
+        pool = DaskPool(scheduler, solutions, limits, log=log, feedback={"course_root": course_root, "groups": groups}
+                        if gradebook and not unreachable else None)
     else:
         pool = LocalPool(workers, solutions, limits)
+        pool.warm(todo)  # the workers start (import torch) while the references load
+    try:
+        # references first, once per notebook (a course bug stops the run before any student is graded)
+        for key in sorted({(t.assignment, t.notebook) for t in tasks}):
+            references(load_solution(solutions / key[0] / f"{key[1]}.ipynb"), limits)
+    except BaseException:
+        if not scheduler:
+            pool.__exit__(None, None, None)
+        raise
+
+    progress = Progress(len(todo), quiet)
+    graded_pairs = set()
     # on a cluster this machine's cores are free while it grades: the gradebook step runs meanwhile,
     # each submission as soon as all its notebooks are graded (here, the pool needs the cores)
     recorder = Recorder(course_root, submitted, results_dir) if scheduler and gradebook and not unreachable else None
     left: dict[tuple[str, str], int] = {}
     for task in todo:
         left[(task.student, task.assignment)] = left.get((task.student, task.assignment), 0) + 1
-    groups: dict[tuple[str, str], list[Task]] = {}
-    for task in tasks:
-        groups.setdefault((task.student, task.assignment), []).append(task)
-    prerecorded = {}
+    prerecorded, pages = {}, {}
     try:
         with pool if todo else contextlib.nullcontext():  # (nothing to grade: no cluster to reach)
             for task, result, status in (pool.grade(todo) if todo else ()):
-                data = gradescope_results(result)
-                data["extra_data"].update(student=task.student, status=status, fingerprint=prints[id(task)],
-                                          error=result.notes[0] if status != "graded" else "",
-                                          submission=str(task.path or ""))
+                data = results_data(task, result, status, prints[id(task)], str(task.path or ""))
                 write_atomic(results_dir / task.student / task.assignment / f"{task.notebook}.json",
                              json.dumps(data, indent=2, sort_keys=True) + "\n")
                 pair = (task.student, task.assignment)
@@ -412,6 +444,8 @@ def grade_class(submitted, out=None, workers: int | None = None, assignments: li
                 progress.step(f"{task.student}/{task.assignment}/{task.notebook}: "
                               f"{data['score']:g}/{data['extra_data']['autograded_max_score']:g}"
                               + ("" if status == "graded" else f" ({status})"))
+            if todo and hasattr(pool, "feedback_pages"):
+                pages = pool.feedback_pages()  # what the workers wrote meanwhile
     finally:
         if recorder is not None:
             prerecorded = recorder.finish()
@@ -419,11 +453,13 @@ def grade_class(submitted, out=None, workers: int | None = None, assignments: li
     recorded, refreshed, states = [], [], {}
     if gradebook and not unreachable:
         recorded, refreshed, states = record_all(course_root, submitted, tasks, results_dir, graded_pairs, log,
-                                                   prerecorded)
+                                                   prerecorded, pages)
     rows = write_csv(tasks, results_dir, out / "class-grades.csv", states)
     not_recorded = len({(t.student, t.assignment) for t in tasks if t.path is not None}) if unreachable else 0
+    remote = sum(1 for pair in recorded if pages.get(tuple(pair.split("/", 1)), {}).get("used"))
     return {"submissions": len(tasks), "graded": len(todo), "reused": reused, "rows": rows,
             "csv": str(out / "class-grades.csv"), "recorded": recorded, "feedback_refreshed": refreshed,
+            "feedback_on_workers": remote,
             "not_recorded": not_recorded, "seconds": round(time.monotonic() - started, 1)}
 
 
@@ -500,7 +536,7 @@ _RAISED = re.compile(r"^([\w.]+(Error|Exception|Exit|Interrupt)|Exception)(: |$)
 
 
 def record_all(course_root: Path, submitted: Path, tasks, results_dir: Path, fresh: set, log,
-               prerecorded: dict | None = None):
+               prerecorded: dict | None = None, pages: dict | None = None):
     """Put the scores in nbgrader's gradebook and write feedback: the scores one submission after another
     (nbgrader changes the working directory while it converts; other processes may use a database server
     at once) in one gradebook session for the class (classroom.gradebook_session), then the HTML pages,
@@ -514,6 +550,10 @@ def record_all(course_root: Path, submitted: Path, tasks, results_dir: Path, fre
     again. Returns (pairs recorded, pairs whose feedback was rewritten, {pair: GradebookState}).
 
     `prerecorded` ({pair: "" or why it failed}) are the pairs a Recorder already recorded (not their feedback).
+    `pages` ({pair: {"basis", "pages"}}, from the Dask workers: cluster.feedback_remote) are feedback pages
+    written elsewhere: a pair's are used when its record here has the same basis (classroom.feedback_basis:
+    the same autograded notebooks and gradebook state, so the same pages), and marked {"used": True};
+    the others are written here.
     """
     from . import classroom
 
@@ -572,7 +612,25 @@ def record_all(course_root: Path, submitted: Path, tasks, results_dir: Path, fre
                 continue
             recorded.append(pair)
         recorded.sort()
-        for pair, why in zip(recorded, classroom.feedback_many(course_root, [(*p, renames[p]) for p in recorded])):
+        try:
+            states = classroom.gradebook_states(course_root, sorted(current))
+        except Exception as exc:
+            states = exc
+        local, written = [], {}
+        for pair in recorded:
+            page = (pages or {}).get(pair) or {}
+            if "basis" in page and not isinstance(states, Exception) and pair in states:
+                try:
+                    if classroom.feedback_basis(course_root, *pair, states[pair].digest) == page["basis"]:
+                        classroom.install_feedback(course_root, *pair, page["pages"], renames[pair])
+                        written[pair], page["used"] = "", True
+                        continue
+                except Exception as exc:  # (written here instead)
+                    LOG.debug("feedback of %s/%s from a worker not used: %s", *pair, one_line(exc))
+            local.append(pair)
+        written.update(zip(local, classroom.feedback_many(course_root, [(*p, renames[p]) for p in local])))
+        for pair in recorded:
+            why = written[pair]
             if why:
                 failed(pair, "record {} in nbgrader's gradebook", why)
                 del current[pair]
@@ -582,10 +640,8 @@ def record_all(course_root: Path, submitted: Path, tasks, results_dir: Path, fre
                 data["extra_data"]["feedback_digest"] = ""  # written below, from the gradebook as it is now
             done.append(f"{pair[0]}/{pair[1]}")
 
-        try:
-            states = classroom.gradebook_states(course_root, sorted(current))
-        except Exception as exc:
-            print(f"grade-class: could not read nbgrader's gradebook: {exc}", file=log)
+        if isinstance(states, Exception):
+            print(f"grade-class: could not read nbgrader's gradebook: {states}", file=log)
             return done, refreshed, {}
         for pair, (paths, datas) in sorted(current.items()):
             state = states.get(pair)

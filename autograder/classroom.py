@@ -417,7 +417,7 @@ def _stage(coursedir, source: Path, staged: Path, assignment: str, standins: Map
         else:
             note = (f"**This submission could not be graded: {reason}.**\n\n"
                     "The cells below are the notebook as released, not the submitted work; every test scores 0.")
-        nb.cells.insert(0, new_markdown_cell(note))
+        nb.cells.insert(0, new_markdown_cell(note, id="autograder-note"))  # (the same on every record of it)
         nbformat.write(nb, str(staged / f"{name}.ipynb"))
 
 
@@ -580,7 +580,14 @@ def feedback(course_root: Path, student: str, assignment: str,
     out = Path(coursedir.format_path(coursedir.feedback_directory, student, assignment))
     autograded = Path(coursedir.format_path(coursedir.autograded_directory, student, assignment))
     pages = sorted(out / f"{p.stem}.html" for p in autograded.glob("*.ipynb"))
-    pages = [page for page in pages if page.is_file()]
+    return _checked_pages(cfg, out, [page for page in pages if page.is_file()], renamed)
+
+
+def _checked_pages(cfg, out: Path, pages: list[Path], renamed: Mapping[str, str] | None) -> list[Path]:
+    """The feedback pages, each checked for a hidden test's delimiter, plus a copy of each under the name
+    its notebook was submitted under (`renamed`)."""
+    from nbgrader.preprocessors import ClearHiddenTests
+
     clear = ClearHiddenTests(config=cfg)
     markers = (clear.begin_test_delimeter, clear.end_test_delimeter)
     for page in pages:
@@ -594,6 +601,123 @@ def feedback(course_root: Path, student: str, assignment: str,
             shutil.copyfile(page, alias)
             pages.append(alias)
     return pages
+
+
+# -- feedback written elsewhere (a Dask worker's replica of the course) -------------------------------------
+
+def feedback_basis(course_root: Path, student: str, assignment: str, state_digest: str) -> str:
+    """What a submission's feedback pages are made from, as a digest: its autograded notebooks (names and
+    bytes), the gradebook's state of it (GradebookState.digest: grades, comments, late penalty) and nbgrader's
+    version. GenerateFeedback reads nothing else of the submission, so two course folders with the same
+    configuration and the same basis write the same pages (grade-class --scheduler relies on it)."""
+    from importlib.metadata import version
+
+    course_root = Path(course_root).resolve()
+    coursedir = _coursedir(_config(course_root), course_root, student, assignment)
+    autograded = Path(coursedir.format_path(coursedir.autograded_directory, student, assignment))
+    h = hashlib.sha256(f"nbgrader {version('nbgrader')}\n{state_digest}\n".encode())
+    for path in sorted(autograded.glob("*.ipynb")):
+        h.update(f"{path.name}\n".encode())
+        h.update(hashlib.sha256(path.read_bytes()).hexdigest().encode())
+    return h.hexdigest()
+
+
+def install_feedback(course_root: Path, student: str, assignment: str, pages: Mapping[str, bytes],
+                     renamed: Mapping[str, str] | None = None) -> list[Path]:
+    """Put feedback pages written elsewhere ({file name: HTML}) where feedback() would have written them,
+    as nbgrader's GenerateFeedback leaves them (the folder replaced, its permissions), and checked as
+    feedback() checks its own."""
+    from nbgrader.converters import GenerateFeedback
+
+    _check_name("student", student)
+    _check_name("assignment", assignment)
+    course_root = Path(course_root).resolve()
+    cfg = _config(course_root)
+    coursedir = _coursedir(cfg, course_root, student, assignment)
+    out = Path(coursedir.format_path(coursedir.feedback_directory, student, assignment))
+    names = sorted(pages)
+    if not names or any(Path(n).name != n or not n.endswith(".html") for n in names):
+        raise ClassroomError(f"feedback pages with unexpected names for {student}/{assignment}: {names[:5]}")
+    if out.exists():
+        shutil.rmtree(out)  # (GenerateFeedback with force does the same)
+    out.mkdir(parents=True)
+    mode = int(str(GenerateFeedback(coursedir=coursedir, config=cfg, log=_nbgrader_logger()).permissions), 8)
+    written = []
+    for name in names:
+        path = out / name
+        path.write_bytes(pages[name])
+        os.chmod(path, mode)
+        written.append(path)
+    return _checked_pages(cfg, out, written, renamed)
+
+
+def forget(course_root: Path, student: str, assignment: str) -> None:
+    """Remove a submission's autograded notebooks and feedback from a course folder (a worker's replica keeps
+    no learner's files once their pages are sent)."""
+    course_root = Path(course_root).resolve()
+    coursedir = _coursedir(_config(course_root), course_root, student, assignment)
+    for folder in (coursedir.autograded_directory, coursedir.feedback_directory):
+        shutil.rmtree(coursedir.format_path(folder, student, assignment), ignore_errors=True)
+
+
+def replica_of(course_root: Path, assignments) -> dict:
+    """What a Dask worker needs to record and write feedback as this course would, without its gradebook
+    or files: the configuration, a gradebook holding only these assignments' definitions (notebooks, cells,
+    points, due dates: nbgrader's own API copies them into a new SQLite file) and their released notebooks.
+    """
+    from nbgrader.api import Gradebook
+
+    course_root = Path(course_root).resolve()
+    cfg = _config(course_root)
+    args = _gradebook_args(course_root)
+    if args is None:
+        raise ClassroomError("the course has no gradebook yet")
+    release = {}
+    with scratch_folder("replica-") as tmp, _captured():
+        url = f"sqlite:///{tmp}/gradebook.db"
+        with Gradebook(*args) as src, Gradebook(url, args[1]) as dst:
+            for name in sorted(assignments):
+                a = src.find_assignment(name)
+                dst.update_or_create_assignment(name, duedate=a.duedate)
+                for nb in a.notebooks:
+                    dst.update_or_create_notebook(nb.name, name, kernelspec=nb.kernelspec)
+                    for c in nb.grade_cells:
+                        dst.update_or_create_grade_cell(c.name, nb.name, name, max_score=c.max_score,
+                                                        cell_type=c.cell_type)
+                    for c in nb.solution_cells:
+                        dst.update_or_create_solution_cell(c.name, nb.name, name)
+                    for c in nb.task_cells:
+                        dst.update_or_create_task_cell(c.name, nb.name, name, max_score=c.max_score,
+                                                       cell_type=c.cell_type)
+                    for c in nb.source_cells:
+                        dst.update_or_create_source_cell(c.name, nb.name, name, cell_type=c.cell_type,
+                                                         locked=c.locked, source=c.source, checksum=c.checksum)
+                coursedir = _coursedir(cfg, course_root, ".", name)
+                folder = Path(coursedir.format_path(coursedir.release_directory, ".", name))
+                for path in sorted(folder.glob("*.ipynb")):
+                    release[os.path.relpath(path, course_root)] = path.read_bytes()
+        gradebook = (Path(tmp) / "gradebook.db").read_bytes()
+    return {"config": cfg, "gradebook": gradebook, "release": release, "course_id": args[1]}
+
+
+def open_replica(root: Path, replica: dict) -> Path:
+    """A course folder made from replica_of(...) at `root` (a new, private folder): its gradebook, released
+    notebooks and configuration (the gradebook's place changed to that folder). Returns the folder."""
+    root = Path(root).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "gradebook.db").write_bytes(replica["gradebook"])
+    for rel, data in replica["release"].items():
+        path = (root / rel).resolve()
+        if root not in path.parents:
+            raise ClassroomError(f"a released notebook outside the course: {rel}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    cfg = copy.deepcopy(replica["config"])
+    cfg.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
+    cfg.CourseDirectory.root = str(root)
+    with _CONFIG_LOCK:
+        _CONFIGS[root] = cfg
+    return root
 
 
 # -- reading the gradebook ---------------------------------------------------------------------------

@@ -31,12 +31,14 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import logging
 import os
 import queue
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -64,16 +66,20 @@ def _facts(mode: str) -> dict:
 class GradingPlugin(WorkerPlugin):
     """Set up on every Dask worker for one run: the solutions, their references, warm graders."""
 
-    def __init__(self, name: str, solutions: dict, refs: dict, mode: str):
+    def __init__(self, name: str, solutions: dict, refs: dict, mode: str, replica: dict | None = None):
         self.name, self.solutions, self.refs, self.mode = name, solutions, refs, mode
+        self.replica = replica  # classroom.replica_of(...): the course, to write feedback here (or None)
         self.idle = None
         self.graders = []
         self.problem = None
         self.dir = None
         self.digest = ""
+        self.course = None
+        self.course_lock = None
 
     def setup(self, worker) -> None:
         os.environ["AUTOGRADER_SANDBOX"] = self.mode  # the client's policy, not this machine's
+        self.course_lock = threading.Lock()
         self.digest = code_digest()
         self.idle = queue.Queue()
         try:  # first, so that the graders import torch while this process does the same below
@@ -95,6 +101,14 @@ class GradingPlugin(WorkerPlugin):
             cache = grade.reference_cache_file(load_solution(self.dir / "solutions" / rel))
             if cache.name in self.refs:
                 grade._REFS[str(cache)] = torch.load(io.BytesIO(self.refs[cache.name]), weights_only=True)
+        if self.replica is not None:
+            try:
+                from . import classroom
+
+                self.course = classroom.open_replica(self.dir / "course", self.replica)
+            except Exception:  # the client writes the feedback itself, as without a replica
+                self.course = None
+            self.replica = None
 
     def teardown(self, worker) -> None:
         for g in self.graders:
@@ -135,6 +149,58 @@ def grade_remote(job: dict) -> dict:
             (str(plugin.dir / "solutions"), job["solutions"])], "worker": here.address, "sandboxed": sandboxed}
 
 
+def feedback_remote(job: dict, *outs) -> dict:
+    """A submission's feedback pages, on a Dask worker (a task that follows the grading of its notebooks).
+
+    The worker records the submission in its replica of the course (classroom.open_replica: the course's
+    configuration and assignment definitions, a gradebook of its own) from exactly the results the client
+    writes, then runs nbgrader's GenerateFeedback there. Returns {"basis", "pages": {name: HTML}} or
+    {"error"}: the client uses the pages only if its own record of the submission has the same basis
+    (classroom.feedback_basis), and otherwise writes them itself."""
+    from . import classroom
+    from .classgrade import one_line, results_data, result_from_json
+
+    here = get_worker()
+    plugin = here.plugins.get(job["plugin"])
+    if plugin is None or plugin.course is None:
+        return {"error": "this Dask worker has no replica of the course"}
+    student, assignment = job["student"], job["assignment"]
+    graded = iter(outs)
+    with plugin.course_lock:  # nbgrader changes the working directory: one submission at a time
+        folder = Path(tempfile.mkdtemp(prefix="feedback-", dir=plugin.dir))
+        try:
+            into = folder / student / assignment
+            into.mkdir(parents=True)
+            if job["timestamp"] is not None:
+                (into / "timestamp.txt").write_bytes(job["timestamp"])
+            results, errors, renamed = {}, {}, {}
+            for item in job["notebooks"]:
+                task = Task(student, assignment, item["notebook"], None, item["note"])
+                if item["file"] is None:  # not submitted: what grade_task says of it, on any machine
+                    result, status = grade_task(task, plugin.dir / "solutions", Limits(), None)
+                else:
+                    out = next(graded)
+                    result, status = _swap(out["result"], out["paths"]), out["status"]
+                    (into / item["file"]).write_bytes(item["data"])
+                    if item["file"] != f"{item['notebook']}.ipynb":
+                        renamed[item["notebook"]] = item["file"]
+                data = json.loads(json.dumps(results_data(task, result, status, "", item["submission"])))
+                if status == "graded":
+                    results[item["notebook"]] = result_from_json(data)
+                else:
+                    errors[item["notebook"]] = data["extra_data"]["error"]
+            classroom.record(plugin.course, folder, student, assignment, results, errors, renamed)
+            pages = classroom.feedback(plugin.course, student, assignment)
+            state = classroom.gradebook_states(plugin.course, [(student, assignment)])[(student, assignment)]
+            basis = classroom.feedback_basis(plugin.course, student, assignment, state.digest)
+            return {"basis": basis, "pages": {p.name: p.read_bytes() for p in pages}, "worker": here.address}
+        except Exception as exc:
+            return {"error": one_line(exc)}
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+            classroom.forget(plugin.course, student, assignment)
+
+
 def _swap(obj, pairs):
     """obj with each (old, new) path replaced in every string of it (a GradeResult, its tests and cases)."""
     if isinstance(obj, str):
@@ -151,8 +217,13 @@ def _swap(obj, pairs):
 class DaskPool:
     """Grade on the workers of a running Dask scheduler (see the module docstring)."""
 
-    def __init__(self, address: str, solutions: Path, limits: Limits, log=sys.stderr, timeout: float | None = None):
+    def __init__(self, address: str, solutions: Path, limits: Limits, log=sys.stderr, timeout: float | None = None,
+                 feedback: dict | None = None):
         self.address, self.solutions, self.limits, self.log = address, Path(solutions), limits, log
+        # {"course_root", "groups": {pair: [Task]}}: the workers also write the feedback pages of the pairs
+        # graded whole in this run (feedback_remote); None: the client writes them all
+        self.feedback = feedback
+        self.pages: dict = {}  # {pair: Future of feedback_remote}
         self.timeout = CONNECT_TIMEOUT if timeout is None else timeout
         self.client = None
         self.name = f"autograder-{uuid.uuid4().hex[:12]}"
@@ -213,7 +284,18 @@ class DaskPool:
                 buf = io.BytesIO()
                 torch.save(grade._REFS[str(ref_file)], buf)
                 refs[ref_file.name] = buf.getvalue()
-        plugin = GradingPlugin(self.name, solutions, refs, mode)
+        replica = None
+        if self.feedback:
+            from . import classroom
+
+            try:
+                replica = classroom.replica_of(self.feedback["course_root"],
+                                               {a for _, a in self.feedback["groups"]})
+            except Exception as exc:
+                print(f"grade-class: the feedback pages are written on this machine, not on the workers "
+                      f"(cannot copy the course's gradebook for them: {_first_line(exc)})", file=self.log)
+                self.feedback = None
+        plugin = GradingPlugin(self.name, solutions, refs, mode, replica)
         self._broadcast(lambda: self.client.register_plugin(plugin, name=self.name))
 
     def _broadcast(self, call):
@@ -266,6 +348,41 @@ class DaskPool:
                 "limits": dict(self.limits.__dict__), "path": str(path), "folder": str(path.parent.parent.parent),
                 "solutions": str(self.solutions)}
 
+    def _send_feedback(self, pair, group, futures: dict, jobs: dict) -> None:
+        """Submit the feedback task of a pair, after the grading tasks of its notebooks (its dependencies)."""
+        timestamp = None
+        first = next(t.path for t in group if t.path is not None)
+        try:
+            if (first.parent / "timestamp.txt").is_file() and not (first.parent / "timestamp.txt").is_symlink():
+                timestamp = (first.parent / "timestamp.txt").read_bytes()
+        except OSError:
+            return  # (the client writes this one's pages)
+        notebooks, deps = [], []
+        for t in group:
+            if t.path is None:
+                notebooks.append({"notebook": t.notebook, "note": t.note, "file": None, "submission": ""})
+            else:
+                job = jobs[id(t)]
+                notebooks.append({"notebook": t.notebook, "note": t.note, "file": job["file"], "data": job["data"],
+                                  "submission": str(t.path)})
+                deps.append(futures[id(t)])
+        job = {"plugin": self.name, "student": pair[0], "assignment": pair[1], "timestamp": timestamp,
+               "notebooks": notebooks}
+        self.pages[pair] = self.client.submit(feedback_remote, job, *deps, key=f"feedback-{uuid.uuid4().hex}",
+                                              pure=False)
+
+    def feedback_pages(self) -> dict:
+        """{pair: {"basis", "pages"} or {"error"}} of the feedback tasks sent (after the grading: waits for them).
+        Never raises: a page the cluster did not write is written by the client."""
+        out = {}
+        for pair, fut in self.pages.items():
+            try:
+                out[pair] = fut.result(timeout=600)
+            except Exception as exc:
+                out[pair] = {"error": _first_line(exc)}
+        self.pages = {}
+        return out
+
     def grade(self, tasks: list[Task]):
         pending = []
         for task in tasks:
@@ -281,11 +398,25 @@ class DaskPool:
             pending.append((task, job))
         threads = sum(self.client.nthreads().values()) or 1
         futures = {}
+        # the pairs whose feedback the workers write: every notebook of it graded now, on the cluster
+        sent = {id(task) for task, _ in pending}
+        owed = {}
+        for pair, group in (self.feedback or {}).get("groups", {}).items():
+            if any(t.path is not None for t in group) and all(id(t) in sent or t.path is None for t in group):
+                owed[pair] = [t for t in group if t.path is not None]
+        jobs = {id(task): job for task, job in pending}
+        graded_futures: dict = {}
 
         def submit():
             task, job = pending.pop(0)
             fut = self.client.submit(grade_remote, job, key=f"grade-{uuid.uuid4().hex}", pure=False)
             futures[fut.key] = task
+            pair = (task.student, task.assignment)
+            if pair in owed:
+                graded_futures.setdefault(pair, []).append((task, fut))
+                if len(graded_futures[pair]) == len(owed[pair]):
+                    self._send_feedback(pair, self.feedback["groups"][pair], dict(
+                        (id(t), f) for t, f in graded_futures.pop(pair)), jobs)
             return fut
 
         window = as_completed([submit() for _ in range(min(len(pending), AHEAD * threads))], loop=self.client.loop)

@@ -39,6 +39,8 @@ types and compares against references the student's code never saw.
 from __future__ import annotations
 
 import ctypes
+import gc
+import importlib
 import io
 import json
 import os
@@ -320,6 +322,14 @@ def _descendants(root: int) -> list[int]:
         out.append(pid)
         todo.extend(children.get(pid, []))
     return out
+
+
+def _pidfd(pid: int) -> int | None:
+    """A file descriptor that becomes readable when child `pid` exits (Linux 5.3+), or None (then: polling)."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
 
 
 def _reap() -> dict[int, int]:
@@ -675,6 +685,7 @@ class Job:
         os.close(ack_r)
         self.ack = ack_w
         os.set_blocking(read_fd, False)
+        exited = _pidfd(pid)  # readable once the program process has exited: no polling for its end
         limits = self.limits
         cell_limit = float(limits.get("cell_timeout", 60)) + float(limits.get("kill_grace", 5))
         max_procs = int(limits.get("max_processes", 0) or 0)
@@ -686,15 +697,16 @@ class Job:
             while True:
                 now = time.monotonic()
                 wait = min(0.1, max(0.0, self.deadline - now))
-                if eof:
+                watch = ([] if eof else [read_fd]) + ([exited] if exited is not None else [])
+                if not watch:
                     time.sleep(wait)
                     ready = []
                 else:
                     try:
-                        ready, _, _ = select.select([read_fd], [], [], wait)
+                        ready, _, _ = select.select(watch, [], [], wait)
                     except InterruptedError:
                         ready = []
-                if ready:
+                if read_fd in ready:
                     eof = self._read(read_fd, buf)
                     current, cell_started, ended = self._consume(buf, current, cell_started, ended)
                 if self.garbage:  # the cell wrote into the result channel itself: it alone pays
@@ -735,6 +747,8 @@ class Job:
             os.close(read_fd)
             os.close(self.ack)
             self.ack = None
+            if exited is not None:
+                os.close(exited)
 
     def _consume(self, buf: bytearray, current, cell_started, ended):
         """Act on the complete frames in buf: track the current cell, forward data, note the end."""
@@ -790,6 +804,10 @@ class Job:
         return None
 
 
+# the course package's modules a notebook may import (rnnlab.explorer needs ipywidgets, which the sandbox may lack)
+COURSE_MODULES = ("batching", "data", "params", "plots", "progress", "sequences", "text", "explorer")
+
+
 def _preload() -> None:
     os.environ.setdefault("MPLBACKEND", "Agg")
     import numpy  # noqa: F401
@@ -806,12 +824,27 @@ def _preload() -> None:
     # what the server itself loads on its first job (torch.load's lazy imports), loaded now: every job
     # is forked from the same server state, the first as the hundredth
     _readable(_marker(0))
-    try:
-        import rnnlab  # noqa: F401
-        import rnnlab.plots  # noqa: F401
-    except ImportError:
-        pass
+    # and what every job would otherwise import for itself (about half of a short notebook's run):
+    # IPython's completer, magics and inspector (a shell is made, then dropped: each job makes its own),
+    # numpy.random (seeded before every cell), Agg's renderer, the course's package
+    from traitlets.config import Config
+
+    config = Config()
+    config.HistoryManager.enabled = False
+    InteractiveShell.instance(config=config)
+    InteractiveShell.clear_instance()
+    _seed(0)
+    for name in ("matplotlib.backends.backend_agg", "PIL.features", "rnnlab", *(f"rnnlab.{m}" for m in COURSE_MODULES)):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
     matplotlib.use("Agg")
+    # the warm state's objects are left out of garbage collection from now on: a collection in a job
+    # would otherwise visit (and so copy, page by page, from the fork) the whole of torch's and
+    # matplotlib's objects, which made up about 40 % of a short notebook's run
+    gc.collect()
+    gc.freeze()
 
 
 def serve(control_fd: int) -> int:

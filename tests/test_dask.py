@@ -211,6 +211,52 @@ def test_the_client_records_dask_results_in_nbgrader_with_feedback(mixed):
     assert (pages / "renamed" / ASSIGNMENT / "my copy.html").is_file()  # under the name it was submitted as
 
 
+def test_the_workers_wrote_every_feedback_page_exactly_as_the_client_would(mixed, tmp_path):
+    """Point 3: the pages come from the workers (each records the submission in its replica of the course,
+    then runs nbgrader's GenerateFeedback), and each equals, byte for byte, the page the client writes."""
+    from autograder import classroom
+
+    sub, _, out, summary, _ = mixed
+    root = out.parent
+    assert summary["feedback_on_workers"] == len(summary["recorded"]) == len(list(sub.iterdir())) - 1
+    for pair in summary["recorded"]:
+        student = pair.split("/")[0]
+        folder = out / "feedback" / student / ASSIGNMENT
+        from_workers = {p.name: p.read_bytes() for p in folder.iterdir()}
+        assert from_workers and all(b"<html" in page for page in from_workers.values())
+        renamed = {NAME: "my copy.ipynb"} if student == "renamed" else None
+        shutil.copytree(folder, tmp_path / student)
+        classroom.feedback(root, student, ASSIGNMENT, renamed)  # the client's own pages, in the same place
+        assert {p.name: p.read_bytes() for p in folder.iterdir()} == from_workers, student
+
+
+def test_a_page_from_a_worker_is_used_only_when_its_basis_is_the_clients_record(mixed):
+    """A page written elsewhere is used only if the autograded notebooks and gradebook state it was made from
+    are the client's: a forged or stale basis gets the client's own page."""
+    from autograder import classroom
+
+    sub, _, out, _, _ = mixed
+    root = out.parent
+    pair = ("honest", ASSIGNMENT)
+    page = out / "feedback" / "honest" / ASSIGNMENT / f"{NAME}.html"
+    real = page.read_bytes()
+    tasks = [t for t in classgrade.discover(sub, root / "solutions", None) if (t.student, t.assignment) == pair]
+    forged = {f"{NAME}.html": b"<html>forged</html>"}
+    state = classroom.gradebook_states(root, [pair])[pair]
+    basis = classroom.feedback_basis(root, *pair, state.digest)
+    try:
+        for wrong in ("0" * 64, classroom.feedback_basis(root, *pair, "another gradebook state")):
+            pages = {pair: {"basis": wrong, "pages": forged}}
+            classgrade.record_all(root, sub, tasks, out / "results", {pair}, None, None, pages)
+            assert page.read_bytes() == real and "used" not in pages[pair]
+        pages = {pair: {"basis": basis, "pages": forged}}
+        classgrade.record_all(root, sub, tasks, out / "results", {pair}, None, None, pages)
+        assert page.read_bytes() == forged[f"{NAME}.html"] and pages[pair]["used"]
+    finally:
+        classroom.feedback(root, *pair)
+    assert page.read_bytes() == real
+
+
 def test_a_dask_rerun_grades_nothing_records_nothing_and_changes_nothing(cluster, mixed):
     sub, _, out, _, _ = mixed
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.suffix != ".db"}
