@@ -9,8 +9,10 @@
 - scale-out (--scale-out runs only this; --scale-students, default 60): one class graded by plain
   `nbgrader autograde` (a subset, extrapolated), the local pool at 1 and 2 workers and a Dask cluster
   (a scheduler and `dask worker --nthreads 1` processes on this machine) at 1 and 2 workers:
-  throughput, scaling efficiency, Dask against the local pool, the gradebook step, and a capacity
-  estimate per worker core.
+  throughput over the whole run and steady (from the first result to the last, timed from the line
+  grade-class prints per result), scaling efficiency both ways, Dask against the local pool, this
+  machine's own ceiling for two processes, the gradebook step (on the client alone, and with Dask,
+  where the workers write the feedback pages), and a capacity estimate per worker core.
 - class (for --class-for, default the first assignment): a class of submissions (--students, default 20: honest ones and
   typical unfinished ones, which answer only the first k questions) graded by plain
   `nbgrader autograde` (one kernel per submission, serial), by `grade-class` with 1 and 2 workers
@@ -198,17 +200,33 @@ def _timed_results(cmd, cwd, env) -> tuple[float, list[float], subprocess.Comple
     the workers' import of torch, the references) and end."""
     import re
 
+    busy = _busy()  # (None: no /proc)
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     times, lines = [], []
+    marks = []  # the machine's busy CPU-seconds at each result: cores used in the steady part
     for line in proc.stderr:
         lines.append(line)
         if re.match(r"^\[\d+/\d+\] ", line):
             times.append(time.perf_counter() - started)
+            marks.append(_busy())
     out = proc.stdout.read()
     proc.wait()
     total = time.perf_counter() - started
-    return total, times, subprocess.CompletedProcess(cmd, proc.returncode, out, "".join(lines))
+    cores = float("nan")
+    if busy is not None and len(times) > 1 and times[-1] > times[0]:
+        cores = (marks[-1] - marks[0]) / (times[-1] - times[0])
+    return total, times, subprocess.CompletedProcess(cmd, proc.returncode, out, "".join(lines)), cores
+
+
+def _busy() -> float | None:
+    """CPU-seconds this machine has spent busy since it started (all processes, /proc/stat), or None."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def _machine_efficiency(seconds: float = 2.0) -> float:
@@ -271,7 +289,7 @@ def bench_scale_out(solution: Path, students: int, nbgrader_subset: int = 12) ->
     bin_dir = Path(sys.executable).parent
     print(f"\nscale-out: a class of {students} submissions of {assignment}/{solution.name} (honest and unfinished), "
           f"{os.cpu_count()} CPU cores shared with whatever else runs here (figures are noisy)")
-    procs = []
+    procs, on_workers, used = [], "", {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -307,11 +325,12 @@ def bench_scale_out(solution: Path, students: int, nbgrader_subset: int = 12) ->
         grade_class = [sys.executable, "-m", "autograder", "grade-class", str(submitted), "--solutions",
                        str(roots["all"] / "solutions"), "--force", "--no-gradebook"]
         for n in (1, 2):
-            seconds, times, proc = _timed_results(grade_class + ["--workers", str(n), "--out", str(tmp / f"local{n}")],
-                                                  tmp, env)
+            seconds, times, proc, cores = _timed_results(grade_class + ["--workers", str(n), "--out",
+                                                                        str(tmp / f"local{n}")], tmp, env)
             if proc.returncode != 0:
                 print(f"  grade-class failed: {proc.stderr.strip().splitlines()[-1:]}")
             rows.append((f"grade-class, local pool --workers {n}", n, seconds, times))
+            used[n] = cores
         try:
             info = tmp / "scheduler.json"
             procs.append(_start([str(bin_dir / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0",
@@ -331,8 +350,8 @@ def bench_scale_out(solution: Path, students: int, nbgrader_subset: int = 12) ->
                     if time.monotonic() > deadline:
                         raise RuntimeError("the Dask workers did not start")
                     time.sleep(0.5)
-                seconds, times, proc = _timed_results(grade_class + ["--scheduler", address, "--out",
-                                                                     str(tmp / f"dask{n}")], tmp, env)
+                seconds, times, proc, _ = _timed_results(grade_class + ["--scheduler", address, "--out",
+                                                                        str(tmp / f"dask{n}")], tmp, env)
                 if proc.returncode != 0:
                     print(f"  grade-class --scheduler failed: {proc.stderr.strip().splitlines()[-1:]}")
                 rows.append((f"grade-class --scheduler, {n} Dask worker{'s' if n > 1 else ''}", n, seconds, times))
@@ -340,6 +359,7 @@ def bench_scale_out(solution: Path, students: int, nbgrader_subset: int = 12) ->
             recorded, proc = _timed(grade_class[:-1] + ["--quiet", "--scheduler", address], roots["all"], env)
             if proc.returncode != 0:
                 print(f"  grade-class --scheduler failed: {proc.stderr.strip().splitlines()[-1:]}")
+            on_workers = next((line for line in proc.stdout.splitlines() if "Dask workers" in line), "")
         finally:
             for proc in reversed(procs):
                 _stop(proc)
@@ -377,10 +397,17 @@ def bench_scale_out(solution: Path, students: int, nbgrader_subset: int = 12) ->
           f"{sd2 / sl2:.2f}; scaling efficiency: local {sl2 / (2 * sl1):.2f}, Dask {sd2 / (2 * sd1):.2f} (target >= 0.85)")
     print(f"  this machine's own ceiling: {_machine_efficiency():.2f} (two copies of a CPU-bound Python loop, each on "
           f"its own process, against twice one alone: what 2 cores that are shared or virtual give)")
+    if used.get(1, 0) > 0:
+        cores = os.cpu_count() or 1
+        print(f"  cores busy in the steady part of the local runs: {used[1]:.2f} at 1 worker (the client reading and scoring, the "
+              f"worker supervising and the notebook running partly at once), {used.get(2, 0):.2f} at 2; so on "
+              f"{cores} cores, 2 workers can give at most {min(1.0, cores / (2 * used[1])):.2f} of twice the "
+              f"throughput of 1 here (machines of their own for the workers lift this bound)")
     print(f"  the gradebook step (nbgrader's gradebook + HTML feedback, {students} submissions, results reused): "
           f"{book:.1f} s, {book / students:.2f} s per submission")
     print(f"  grade-class --scheduler with 2 Dask workers and the gradebook step (recorded on the client while "
-          f"the workers grade): {recorded:.1f} s (grading alone {rows[-1][2]:.1f} s + the step alone {book:.1f} s)")
+          f"the workers grade, feedback pages written by the workers): {recorded:.1f} s (grading alone "
+          f"{rows[-1][2]:.1f} s + the step alone {book:.1f} s); {on_workers or 'no feedback pages on the workers'}")
     per_core = sd2 / 2
     print(f"  capacity (steady state, Dask at 2): ~{per_core:.0f} submissions of this notebook per hour per worker core; a 10,000-student "
           f"course needs {10000 / per_core:.0f} core-hours per notebook graded, e.g. {10000 / per_core / 20:.1f} h on "

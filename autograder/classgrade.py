@@ -214,6 +214,21 @@ def grade_task(task: Task, solutions: Path, limits: Limits, worker: Worker | Non
         return failed_result(task, solutions, f"grader error: {type(exc).__name__}: {exc}"), "error"
 
 
+class _Lease:
+    """Stands for a worker in grade_notebook: each run() takes an idle worker for just that run, so that
+    reading a submission and scoring its results (in this process) overlap with other runs."""
+
+    def __init__(self, idle: queue.Queue):
+        self.idle = idle
+
+    def run(self, *args, **kwargs):
+        worker = self.idle.get()
+        try:
+            return worker.run(*args, **kwargs)
+        finally:
+            self.idle.put(worker)
+
+
 class LocalPool:
     """Where jobs run by default: warm sandboxed workers of this machine, one thread feeding each.
 
@@ -251,16 +266,13 @@ class LocalPool:
         for w in self.started:
             idle.put(w)
 
-        def run(task: Task) -> tuple[Task, GradeResult, str]:
-            if task.path is None:
-                return (task, *grade_task(task, self.solutions, self.limits, None))
-            worker = idle.get()
-            try:
-                return (task, *grade_task(task, self.solutions, self.limits, worker))
-            finally:
-                idle.put(worker)
+        lease = _Lease(idle)
 
-        with ThreadPoolExecutor(max_workers=len(self.started) or 1) as ex:
+        def run(task: Task) -> tuple[Task, GradeResult, str]:
+            return (task, *grade_task(task, self.solutions, self.limits, None if task.path is None else lease))
+
+        # two submissions in hand per worker: one runs while the other is read and scored here
+        with ThreadPoolExecutor(max_workers=2 * len(self.started) or 1) as ex:
             for fut in as_completed([ex.submit(run, t) for t in tasks]):
                 yield fut.result()
 
@@ -691,6 +703,9 @@ def summary_text(summary: dict) -> str:
              f"gradebook CSV: {summary['csv']} ({summary['rows']} rows: one per student and assignment)"]
     if summary["recorded"]:
         lines.append(f"recorded in nbgrader's gradebook with feedback: {len(summary['recorded'])} submissions")
+    if summary.get("feedback_on_workers"):
+        lines.append(f"feedback pages written on the Dask workers: {summary['feedback_on_workers']} of "
+                     f"{len(summary['recorded'])} submissions (the rest here)")
     if summary.get("not_recorded"):
         lines.append(f"NOT recorded in nbgrader's gradebook (it could not be reached): {summary['not_recorded']} "
                      "submissions; run grade-class again to record them")

@@ -29,6 +29,7 @@ line (ClusterError); what was written stays, and a re-run grades only what is mi
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import json
@@ -54,6 +55,8 @@ from .worker import SCRATCH_PREFIX, hold_lock
 
 CONNECT_TIMEOUT = 10.0  # seconds to reach the scheduler, and for it to have a worker
 AHEAD = 4  # tasks sent ahead per worker thread (bounds what the scheduler holds: not the whole class)
+IDLE_STOP = 120.0  # seconds without a submission after which a Dask worker stops its warm graders
+# (AUTOGRADER_DASK_IDLE on the worker overrides it)
 
 
 def _facts(mode: str) -> dict:
@@ -75,20 +78,23 @@ class GradingPlugin(WorkerPlugin):
         self.dir = None
         self.digest = ""
         self.course = None
-        self.course_lock = None
+        self.course_lock = self.state = self.stopping = None  # (made on the worker: locks do not travel)
 
     def setup(self, worker) -> None:
         os.environ["AUTOGRADER_SANDBOX"] = self.mode  # the client's policy, not this machine's
         self.course_lock = threading.Lock()
         self.digest = code_digest()
+        self.threads = max(1, int(getattr(worker.state, "nthreads", 1) or 1))
+        self.state = threading.Lock()
+        self.busy, self.last = 0, time.monotonic()
+        self.idle_stop = float(os.environ.get("AUTOGRADER_DASK_IDLE", "") or IDLE_STOP)
+        self.stopping = threading.Event()
         self.idle = queue.Queue()
         try:  # first, so that the graders import torch while this process does the same below
-            for _ in range(max(1, int(getattr(worker.state, "nthreads", 1) or 1))):
-                self.graders.append(grade.Worker(sandboxed=True).start())
+            self._start_graders()
         except sandbox.SandboxUnavailable as exc:
             self.problem = str(exc)
-        for g in self.graders:
-            self.idle.put(g)
+        threading.Thread(target=self._park_when_idle, daemon=True, name=f"{self.name}-idle").start()
         self.dir = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}dask-"))
         self.lock = hold_lock(self.dir)  # a worker killed mid-run leaves it to the next grader's sweep
         for rel, data in self.solutions.items():
@@ -110,7 +116,46 @@ class GradingPlugin(WorkerPlugin):
                 self.course = None
             self.replica = None
 
+    def _start_graders(self) -> None:
+        for _ in range(self.threads):
+            self.graders.append(grade.Worker(sandboxed=True).start())
+            self.idle.put(self.graders[-1])
+
+    def _park_when_idle(self) -> None:
+        """Stop the warm graders after idle_stop seconds without a submission: a run whose client or scheduler
+        went away never unregisters this plugin, and its graders (torch in memory, each) would stay until the
+        Dask worker restarts. A submission that comes later starts them again (grader())."""
+        while not self.stopping.wait(min(5.0, max(0.5, self.idle_stop / 4))):
+            with self.state:
+                if self.graders and not self.busy and time.monotonic() - self.last > self.idle_stop:
+                    for g in self.graders:
+                        g.stop()
+                    self.graders, self.idle = [], queue.Queue()
+
+    @contextlib.contextmanager
+    def grader(self):
+        """A warm grader of this Dask worker for one submission (started again if they were parked)."""
+        with self.state:
+            self.busy += 1
+            if not self.graders:
+                try:
+                    self._start_graders()
+                except BaseException:
+                    self.busy -= 1
+                    raise
+            idle = self.idle
+        g = idle.get()
+        try:
+            yield g
+        finally:
+            idle.put(g)
+            with self.state:
+                self.busy -= 1
+                self.last = time.monotonic()
+
     def teardown(self, worker) -> None:
+        if self.stopping is not None:
+            self.stopping.set()
         for g in self.graders:
             g.stop()
         self.graders = []
@@ -137,12 +182,9 @@ def grade_remote(job: dict) -> dict:
         path.parent.mkdir(parents=True)
         path.write_bytes(job["data"])
         task = Task(job["student"], job["assignment"], job["notebook"], path, job["note"])
-        grader = plugin.idle.get()
-        try:
+        with plugin.grader() as grader:
             result, status = grade_task(task, plugin.dir / "solutions", Limits(**job["limits"]), grader)
             sandboxed = grader.sandboxed
-        finally:
-            plugin.idle.put(grader)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return {"result": result, "status": status, "paths": [(str(path), job["path"]), (str(folder), job["folder"]),

@@ -37,6 +37,7 @@ NAME = "01_the_rnn_recurrence"
 SOLUTION = SOLUTIONS / ASSIGNMENT / f"{NAME}.ipynb"
 HOSTILE = ("monkeypatch_comparisons", "crash_sigkill_self")
 SLOW = {"mcq_rnn_io": RIGHT_IO + "import time\ntime.sleep(2)\n"}  # a full score, after 2 s
+IDLE = 6  # seconds without a submission after which a worker stops its warm graders (AUTOGRADER_DASK_IDLE)
 
 
 def notebook(submitted: Path, student: str, name: str = NAME) -> Path:
@@ -87,6 +88,7 @@ class Cluster:
             (home / sub).mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, HOME=str(home / "home"), TMPDIR=str(home / "tmp"),
                    AUTOGRADER_CACHE=str(home / "cache"), AUTOGRADER_SOLUTIONS="/nonexistent",
+                   AUTOGRADER_DASK_IDLE=str(IDLE),
                    PATH=path or os.environ.get("PATH", ""), PYTHONPATH=str(ROOT))
         argv = [str(VENV_BIN / "dask"), "worker", self.address, "--nthreads", "1", "--no-dashboard", "--name", name]
         if not available():  # hide the client's folders in a mount namespace of the worker's own
@@ -104,6 +106,24 @@ class Cluster:
             pids = client.run(os.getpid)
             names = {addr: w["name"] for addr, w in client.scheduler_info(n_workers=-1)["workers"].items()}
         return {names[addr]: pid for addr, pid in pids.items()}
+
+    def graders(self) -> dict:
+        """{worker name: the warm graders (runner processes) below it}."""
+        from unix_users import descendants
+
+        found = {}
+        for name, proc in self.procs.items():
+            if name == "scheduler":
+                continue
+            found[name] = []
+            for pid in descendants(proc.pid):
+                try:
+                    argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                except OSError:
+                    continue
+                if b"autograder.runner" in argv:
+                    found[name].append(pid)
+        return found
 
     def stop(self, name: str) -> None:
         proc = self.procs.pop(name, None)
@@ -382,6 +402,13 @@ def test_losing_the_scheduler_stops_with_one_line_and_a_rerun_grades_only_what_i
     assert 1 <= saved < 3 and "run grade-class again" in err[0]
     again = grade_class(sub, out=out, workers=1, gradebook=False, quiet=True)  # here, or on a cluster again
     assert (again["graded"], again["reused"]) == (3 - saved, saved)
+    # the run never said goodbye to its workers: they stop their warm graders once idle for IDLE seconds
+    alive = set(cluster.procs) - {"scheduler"}
+    assert alive  # (the Dask workers themselves outlive their scheduler, waiting for it to come back)
+    deadline = time.monotonic() + IDLE + 30
+    while any(cluster.graders().values()):
+        assert time.monotonic() < deadline, cluster.graders()
+        time.sleep(0.5)
 
 
 def test_an_unreachable_scheduler_is_one_line(tmp_path, capsys, monkeypatch):
