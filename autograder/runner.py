@@ -808,6 +808,22 @@ class Job:
 COURSE_MODULES = ("batching", "data", "params", "plots", "progress", "sequences", "text", "explorer")
 
 
+def _warm_torch() -> None:
+    """Use once what torch imports on first use, at a cost every job would pay again: torch.testing's
+    assert_close (sympy, about 0.6 s) and an optimizer's first step (torch._dynamo, about 0.5 s)."""
+    import torch
+
+    p = torch.nn.Parameter(torch.zeros(2))
+    for opt in (torch.optim.Adam([p], lr=0.1), torch.optim.SGD([p], lr=0.1, momentum=0.9),
+                torch.optim.AdamW([p]), torch.optim.RMSprop([p])):
+        p.grad = torch.ones(2)
+        opt.step()
+        opt.zero_grad()
+    torch.nn.utils.clip_grad_norm_([p], 1.0)
+    torch.testing.assert_close(torch.zeros(2), torch.zeros(2))
+    torch.nn.functional.cross_entropy(torch.zeros(1, 2, requires_grad=True), torch.zeros(1, dtype=torch.long)).backward()
+
+
 def _preload() -> None:
     os.environ.setdefault("MPLBACKEND", "Agg")
     import numpy  # noqa: F401
@@ -824,9 +840,10 @@ def _preload() -> None:
     # what the server itself loads on its first job (torch.load's lazy imports), loaded now: every job
     # is forked from the same server state, the first as the hundredth
     _readable(_marker(0))
-    # and what every job would otherwise import for itself (about half of a short notebook's run):
-    # IPython's completer, magics and inspector (a shell is made, then dropped: each job makes its own),
-    # numpy.random (seeded before every cell), Agg's renderer, the course's package
+    # and what every job would otherwise import for itself (from a fifth of a second to a second and a half
+    # per job): IPython's completer, magics and inspector (a shell is made, then dropped: each job makes its
+    # own), numpy.random (seeded before every cell), torch's lazy imports (_warm_torch), Agg's renderer,
+    # ipywidgets, tqdm's locks, the course's package (tests/test_runner_warm.py enumerates what is left)
     from traitlets.config import Config
 
     config = Config()
@@ -834,7 +851,10 @@ def _preload() -> None:
     InteractiveShell.instance(config=config)
     InteractiveShell.clear_instance()
     _seed(0)
-    for name in ("matplotlib.backends.backend_agg", "PIL.features", "rnnlab", *(f"rnnlab.{m}" for m in COURSE_MODULES)):
+    _warm_torch()
+    for name in ("matplotlib.backends.backend_agg", "PIL.features", "bdb", "IPython.core.logger",
+                 "multiprocessing.synchronize", "torch._subclasses.schema_check_mode", "ipywidgets", "rnnlab",
+                 *(f"rnnlab.{m}" for m in COURSE_MODULES)):
         try:
             importlib.import_module(name)
         except ImportError:
