@@ -135,6 +135,15 @@ def _timed(cmd, cwd, env) -> tuple[float, subprocess.CompletedProcess]:
     return time.perf_counter() - started, proc
 
 
+def _children_cpu() -> float:
+    """CPU-seconds used so far by this process's finished children and theirs (a grade-class run, with its
+    Recorder and feedback processes; not the Dask workers, which are still running)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def bench_class(solution: Path, students: int) -> None:
     import shutil
 
@@ -289,7 +298,7 @@ def bench_scale_out(solution: Path, students: int, nbgrader_subset: int = 12) ->
     bin_dir = Path(sys.executable).parent
     print(f"\nscale-out: a class of {students} submissions of {assignment}/{solution.name} (honest and unfinished), "
           f"{os.cpu_count()} CPU cores shared with whatever else runs here (figures are noisy)")
-    procs, on_workers, used = [], "", {}
+    procs, on_workers, used, client_cpu = [], "", {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -356,7 +365,9 @@ def bench_scale_out(solution: Path, students: int, nbgrader_subset: int = 12) ->
                     print(f"  grade-class --scheduler failed: {proc.stderr.strip().splitlines()[-1:]}")
                 rows.append((f"grade-class --scheduler, {n} Dask worker{'s' if n > 1 else ''}", n, seconds, times))
             # with the gradebook step, which runs on the client while the workers grade
+            cpu = _children_cpu()
             recorded, proc = _timed(grade_class[:-1] + ["--quiet", "--scheduler", address], roots["all"], env)
+            client_cpu["dask"] = _children_cpu() - cpu
             if proc.returncode != 0:
                 print(f"  grade-class --scheduler failed: {proc.stderr.strip().splitlines()[-1:]}")
             on_workers = next((line for line in proc.stdout.splitlines() if "Dask workers" in line), "")
@@ -368,7 +379,9 @@ def bench_scale_out(solution: Path, students: int, nbgrader_subset: int = 12) ->
         # the gradebook step alone: nbgrader's gradebook and the feedback pages of the whole class, results reused
         shutil.rmtree(roots["all"] / "grading" / "results", ignore_errors=True)  # (the Dask run's, recorded)
         shutil.copytree(tmp / "local2" / "results", roots["all"] / "grading" / "results")
+        cpu = _children_cpu()
         book, _ = _timed(grade_class[:-2] + ["--quiet", "--workers", "2"], roots["all"], env)
+        client_cpu["book"] = _children_cpu() - cpu
 
     print(f"  {'grader':50s} {'workers':>7s} {'total':>8s} {'subs/hour':>10s} {'per sub':>8s} {'overhead/sub':>13s}"
           f" {'start':>7s} {'steady subs/hour':>17s}")
@@ -408,10 +421,17 @@ def bench_scale_out(solution: Path, students: int, nbgrader_subset: int = 12) ->
     print(f"  grade-class --scheduler with 2 Dask workers and the gradebook step (recorded on the client while "
           f"the workers grade, feedback pages written by the workers): {recorded:.1f} s (grading alone "
           f"{rows[-1][2]:.1f} s + the step alone {book:.1f} s); {on_workers or 'no feedback pages on the workers'}")
+    if client_cpu.get("book") and client_cpu.get("dask"):
+        print(f"  the client's CPU per submission for the gradebook step: {client_cpu['book'] / students:.2f} s when "
+              f"it writes the feedback pages itself (results reused), {client_cpu['dask'] / students:.2f} s for the "
+              f"whole Dask run with the workers writing them (grading included): what one course machine pays")
     per_core = sd2 / 2
-    print(f"  capacity (steady state, Dask at 2): ~{per_core:.0f} submissions of this notebook per hour per worker core; a 10,000-student "
-          f"course needs {10000 / per_core:.0f} core-hours per notebook graded, e.g. {10000 / per_core / 20:.1f} h on "
-          f"20 cores, and {10000 * book / students / 3600:.1f} h of the gradebook step on the client")
+    client = client_cpu.get("dask", book) / students  # CPU-seconds of the client per submission on a cluster
+    print(f"  capacity (steady state, Dask at 2): ~{per_core:.0f} submissions of this notebook per hour per worker core; "
+          f"a 10,000-student course needs {10000 / per_core:.1f} core-hours per notebook graded, e.g. "
+          f"{10000 / per_core / 20 * 60:.0f} min on 20 cores; the client's own work (recording in nbgrader's gradebook, "
+          f"one submission after another, while the workers grade) is {client:.2f} s per submission, "
+          f"{10000 * client / 3600:.1f} h per 10,000")
 
 
 if __name__ == "__main__":

@@ -89,16 +89,16 @@ def worker():
 # so that every process stays busy to the end. Units are handed out heaviest first. The seconds below
 # are a scheduling hint only, which can cost time when out of date, never a result.
 SPLIT_BY_NOTEBOOK = {"test_grade.py", "test_valid_answers.py"}
-MEASURED_SECONDS = {  # from a clean-clone .ci/run on 2026-12-06 (3 processes, --durations=0, summed per unit)
-    "test_execution.py": 273, "test_hostile.py": 175, "test_grade.py::05": 108, "test_grade.py::11": 106,
-    "test_gradebook_postgres.py": 103, "test_isolation.py": 101, "test_readme.py": 98,
-    "test_grade.py::09": 97, "test_grade.py::08": 97, "test_classroom_loop.py": 93, "test_browser.py": 85,
-    "test_dask.py": 72, "test_classroom.py": 61, "test_nbgrader_agreement.py": 59, "test_grade.py::10": 55,
-    "test_classgrade.py": 48, "test_jupyterhub.py": 45, "test_grade.py::07": 41, "test_grade.py::06": 35,
-    "test_grade.py::02": 30, "test_grade.py::04": 28, "test_course.py": 27, "test_grade.py::03": 26,
-    "test_valid_answers.py::08": 24, "test_grade.py": 21, "test_exchange.py": 21, "test_gradescope.py": 19,
-    "test_valid_answers.py::05": 14, "test_valid_answers.py::09": 12, "test_valid_answers.py::10": 12,
-    "test_revision.py": 11, "test_valid_answers.py::07": 10, "test_grade.py::01": 9, "test_explorer.py": 8,
+MEASURED_SECONDS = {  # from a .ci/run-like run on 2026-12-07 (3 processes, --durations=0, summed per unit)
+    "test_execution.py": 272, "test_hostile.py": 183, "test_dask.py": 140, "test_classroom_loop.py": 129,
+    "test_browser.py": 129, "test_gradebook_postgres.py": 127, "test_isolation.py": 111, "test_readme.py": 106,
+    "test_grade.py::08": 82, "test_classroom.py": 74, "test_nbgrader_agreement.py": 70, "test_grade.py::05": 62,
+    "test_classgrade.py": 55, "test_grade.py::09": 54, "test_jupyterhub.py": 45, "test_grade.py::10": 31,
+    "test_grade.py::07": 31, "test_grade.py": 28, "test_grade.py::11": 27, "test_course.py": 26,
+    "test_gradescope.py": 25, "test_valid_answers.py::08": 24, "test_exchange.py": 23, "test_grade.py::06": 18,
+    "test_grade.py::04": 15, "test_valid_answers.py::05": 14, "test_revision.py": 14, "test_runner_warm.py": 13,
+    "test_grade.py::02": 12, "test_valid_answers.py::09": 12, "test_valid_answers.py::10": 12,
+    "test_explorer.py": 11, "test_grade.py::03": 10, "test_valid_answers.py::07": 10, "test_grade.py::01": 9,
     "test_valid_answers.py::06": 8,
 }
 

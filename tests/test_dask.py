@@ -381,6 +381,35 @@ def test_a_worker_without_bubblewrap_is_refused_or_warned_about_as_locally(clust
         cluster.stop("nobwrap")
 
 
+def test_a_client_killed_mid_run_leaves_no_warm_graders_on_the_workers(cluster, tmp_path):
+    """A client killed by SIGKILL never unregisters its run's plugin: the scheduler keeps it and the Dask workers
+    live on. Each worker stops that run's warm graders once idle for IDLE seconds; the cluster still grades."""
+    from unix_users import alive
+
+    sub = _slow_class(tmp_path, 4)
+    out = tmp_path / "out"
+    client = subprocess.Popen([str(VENV_BIN / "python"), "-m", "autograder", "grade-class", str(sub), "--out", str(out),
+                               "--no-gradebook", "--quiet", "--scheduler", cluster.address], cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while not (list((out / "results").rglob("*.json")) if (out / "results").exists() else []):
+            assert time.monotonic() < deadline and client.poll() is None, client.stderr.read()
+            time.sleep(0.1)
+        graders = [pid for pids in cluster.graders().values() for pid in pids]
+        assert graders
+    finally:
+        os.killpg(client.pid, signal.SIGKILL)  # no goodbye: its plugin stays registered on the scheduler
+        client.wait(timeout=30)
+    deadline = time.monotonic() + IDLE + 30
+    while [pid for pid in graders if alive(pid)]:
+        assert time.monotonic() < deadline, [pid for pid in graders if alive(pid)]
+        time.sleep(0.5)
+    assert all(cluster.procs[w].poll() is None for w in ("w1", "w2"))  # the workers themselves live on
+    again = grade_class(sub, out=out, scheduler=cluster.address, gradebook=False, quiet=True)
+    assert again["graded"] + again["reused"] == 4
+
+
 def test_losing_the_scheduler_stops_with_one_line_and_a_rerun_grades_only_what_is_missing(cluster, tmp_path, capsys):
     """(Last in the module: it stops the scheduler.)"""
     from autograder.__main__ import main
@@ -393,6 +422,8 @@ def test_losing_the_scheduler_stops_with_one_line_and_a_rerun_grades_only_what_i
     while not (list((out / "results").rglob("*.json")) if (out / "results").exists() else []):
         assert time.monotonic() < deadline and thread.is_alive()
         time.sleep(0.1)
+    graders = [pid for pids in cluster.graders().values() for pid in pids]  # the run's warm graders
+    assert graders
     cluster.kill("scheduler")  # gone at once, no goodbye
     thread.join(60)
     assert not thread.is_alive() and box.get("value") == 1, box
@@ -402,13 +433,14 @@ def test_losing_the_scheduler_stops_with_one_line_and_a_rerun_grades_only_what_i
     assert 1 <= saved < 3 and "run grade-class again" in err[0]
     again = grade_class(sub, out=out, workers=1, gradebook=False, quiet=True)  # here, or on a cluster again
     assert (again["graded"], again["reused"]) == (3 - saved, saved)
-    # the run never said goodbye to its workers: they stop their warm graders once idle for IDLE seconds
-    workers = set(cluster.procs) - {"scheduler"}
-    # (the Dask workers themselves outlive their scheduler, waiting for it to come back)
-    assert workers and all(cluster.procs[w].poll() is None for w in workers)
+    # the run never said goodbye to its workers: a worker that outlives its scheduler (waiting for it to come
+    # back) stops its warm graders once idle for IDLE seconds; one that gives up takes them with it
+    from unix_users import alive
+
     deadline = time.monotonic() + IDLE + 30
-    while any(cluster.graders().values()):
-        assert time.monotonic() < deadline, cluster.graders()
+    while [pid for pid in graders if alive(pid)]:
+        assert time.monotonic() < deadline, ([pid for pid in graders if alive(pid)],
+                                             {w: p.poll() for w, p in cluster.procs.items()})
         time.sleep(0.5)
 
 
