@@ -665,7 +665,7 @@ def replica_of(course_root: Path, assignments) -> dict:
     or files: the configuration, a gradebook holding only these assignments' definitions (notebooks, cells,
     points, due dates: nbgrader's own API copies them into a new SQLite file) and their released notebooks.
     """
-    from nbgrader.api import Gradebook
+    from nbgrader.api import Gradebook, MissingEntry
 
     course_root = Path(course_root).resolve()
     cfg = _config(course_root)
@@ -677,7 +677,10 @@ def replica_of(course_root: Path, assignments) -> dict:
         url = f"sqlite:///{tmp}/gradebook.db"
         with Gradebook(*args) as src, Gradebook(url, args[1]) as dst:
             for name in sorted(assignments):
-                a = src.find_assignment(name)
+                try:
+                    a = src.find_assignment(name)
+                except MissingEntry:  # (its submissions cannot be recorded anywhere: the client says why)
+                    continue
                 dst.update_or_create_assignment(name, duedate=a.duedate)
                 for nb in a.notebooks:
                     dst.update_or_create_notebook(nb.name, name, kernelspec=nb.kernelspec)
