@@ -279,6 +279,29 @@ def _stop(proc: subprocess.Popen) -> None:
             continue
 
 
+def _cpu_cage(name: str, cpus: float) -> Path | None:
+    """A new cgroup that lets its processes use at most `cpus` cores (cgroup v1's cpu controller or v2's cpu.max),
+    or None when this process cannot make one (not root, no cpu controller)."""
+    period = 100_000
+    try:
+        v1 = Path("/sys/fs/cgroup/cpu")
+        if (v1 / "cpu.cfs_quota_us").exists():
+            cage = v1 / name
+            cage.mkdir(exist_ok=True)
+            (cage / "cpu.cfs_period_us").write_text(str(period))
+            (cage / "cpu.cfs_quota_us").write_text(str(int(cpus * period)))
+            return cage
+        v2 = Path("/sys/fs/cgroup")
+        if "cpu" in (v2 / "cgroup.subtree_control").read_text().split():
+            cage = v2 / name
+            cage.mkdir(exist_ok=True)
+            (cage / "cpu.max").write_text(f"{int(cpus * period)} {period}")
+            return cage
+    except OSError:
+        return None
+    return None
+
+
 def _dask_workers(address: str) -> int:
     from distributed import Client
 
@@ -298,7 +321,7 @@ def bench_scale_out(solution: Path, students: int, nbgrader_subset: int = 12) ->
     bin_dir = Path(sys.executable).parent
     print(f"\nscale-out: a class of {students} submissions of {assignment}/{solution.name} (honest and unfinished), "
           f"{os.cpu_count()} CPU cores shared with whatever else runs here (figures are noisy)")
-    procs, on_workers, used, client_cpu = [], "", {}, {}
+    procs, on_workers, used, client_cpu, cages, capped = [], "", {}, {}, [], {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -371,9 +394,44 @@ def bench_scale_out(solution: Path, students: int, nbgrader_subset: int = 12) ->
             if proc.returncode != 0:
                 print(f"  grade-class --scheduler failed: {proc.stderr.strip().splitlines()[-1:]}")
             on_workers = next((line for line in proc.stdout.splitlines() if "Dask workers" in line), "")
+            # workers as on machines of their own: each capped at half a core by a cgroup of its own (as a CPU
+            # limit on Kubernetes), so that 2 of them never compete with each other or the client for cores
+            for proc_ in procs[1:]:
+                _stop(proc_)
+            del procs[1:]
+            while _dask_workers(address):
+                time.sleep(0.2)
+            for n in (1, 2):
+                cage = _cpu_cage(f"rnn-bench-{os.getpid()}-w{n}", 0.5)
+                if cage is None:
+                    break
+                cages.append(cage)
+                (tmp / f"c{n}").mkdir()
+                procs.append(_start(["sh", "-c", f'echo $$ > "{cage}/cgroup.procs" && exec "$@"', "sh",
+                                     str(bin_dir / "dask"), "worker", address, "--nthreads", "1", "--no-dashboard",
+                                     "--name", f"c{n}"], tmp / f"c{n}" / "worker.log", env))
+                deadline = time.monotonic() + 120
+                while _dask_workers(address) < n:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("the capped Dask workers did not start")
+                    time.sleep(0.5)
+                seconds, times, proc, _ = _timed_results(grade_class + ["--scheduler", address, "--out",
+                                                                        str(tmp / f"capped{n}")], tmp, env)
+                if proc.returncode != 0:
+                    print(f"  grade-class --scheduler failed: {proc.stderr.strip().splitlines()[-1:]}")
+                capped[n] = (seconds, times)
         finally:
             for proc in reversed(procs):
                 _stop(proc)
+            for cage in cages:  # (empty once the graders, which die with their worker, are gone)
+                for _ in range(50):
+                    try:
+                        cage.rmdir()
+                        break
+                    except FileNotFoundError:
+                        break
+                    except OSError:
+                        time.sleep(0.2)
         same = all((tmp / "local2" / "class-grades.csv").read_text() == (tmp / d / "class-grades.csv").read_text()
                    for d in ("local1", "dask1", "dask2"))
         # the gradebook step alone: nbgrader's gradebook and the feedback pages of the whole class, results reused
@@ -421,6 +479,15 @@ def bench_scale_out(solution: Path, students: int, nbgrader_subset: int = 12) ->
     print(f"  grade-class --scheduler with 2 Dask workers and the gradebook step (recorded on the client while "
           f"the workers grade, feedback pages written by the workers): {recorded:.1f} s (grading alone "
           f"{rows[-1][2]:.1f} s + the step alone {book:.1f} s); {on_workers or 'no feedback pages on the workers'}")
+    if len(capped) == 2:
+        (t1, times1), (t2, times2) = capped[1], capped[2]
+        s1, s2 = _steady(times1), _steady(times2)
+        print(f"  Dask workers capped at half a core each (a cgroup CPU quota each, as on machines or Kubernetes pods "
+              f"of their own): 1 worker {students / t1 * 3600:.0f}/h whole run, {s1:.0f}/h steady; 2 workers "
+              f"{students / t2 * 3600:.0f}/h, {s2:.0f}/h: scaling efficiency {students / t2 / (2 * students / t1):.2f} "
+              f"over the whole run, {s2 / (2 * s1):.2f} steady (target >= 0.85)")
+    else:
+        print("  (Dask workers capped at half a core each: skipped, this needs root and the cgroup cpu controller)")
     if client_cpu.get("book") and client_cpu.get("dask"):
         print(f"  the client's CPU per submission for the gradebook step: {client_cpu['book'] / students:.2f} s when "
               f"it writes the feedback pages itself (results reused), {client_cpu['dask'] / students:.2f} s for the "
