@@ -11,8 +11,10 @@
   (a scheduler and `dask worker --nthreads 1` processes on this machine) at 1 and 2 workers:
   throughput over the whole run and steady (from the first result to the last, timed from the line
   grade-class prints per result), scaling efficiency both ways, Dask against the local pool, this
-  machine's own ceiling for two processes, the gradebook step (on the client alone, and with Dask,
-  where the workers write the feedback pages), and a capacity estimate per worker core.
+  machine's own ceiling for two processes, the cores one local worker keeps busy (the bound it sets),
+  Dask workers capped at half a core each by cgroups of their own (as root), the gradebook step (on
+  the client alone, and with Dask, where the workers write the feedback pages) with the client's CPU
+  per submission, and a capacity estimate per worker core.
 - class (for --class-for, default the first assignment): a class of submissions (--students, default 20: honest ones and
   typical unfinished ones, which answer only the first k questions) graded by plain
   `nbgrader autograde` (one kernel per submission, serial), by `grade-class` with 1 and 2 workers
