@@ -625,9 +625,12 @@ def feedback_basis(course_root: Path, student: str, assignment: str, state_diges
 def install_feedback(course_root: Path, student: str, assignment: str, pages: Mapping[str, bytes],
                      renamed: Mapping[str, str] | None = None) -> list[Path]:
     """Put feedback pages written elsewhere ({file name: HTML}) where feedback() would have written them,
-    as nbgrader's GenerateFeedback leaves them (the folder replaced, its permissions), and checked as
+    as nbgrader's GenerateFeedback leaves them: the folder replaced, the submission's other files copied in
+    from autograded/ as GenerateFeedback's init_assignment copies them (timestamp.txt, which `nbgrader
+    release_feedback` reads, and any file the learner handed in), every file's permissions; and checked as
     feedback() checks its own."""
     from nbgrader.converters import GenerateFeedback
+    from nbgrader.utils import find_all_files
 
     _check_name("student", student)
     _check_name("assignment", assignment)
@@ -641,13 +644,20 @@ def install_feedback(course_root: Path, student: str, assignment: str, pages: Ma
     if out.exists():
         shutil.rmtree(out)  # (GenerateFeedback with force does the same)
     out.mkdir(parents=True)
-    mode = int(str(GenerateFeedback(coursedir=coursedir, config=cfg, log=_nbgrader_logger()).permissions), 8)
+    autograded = Path(coursedir.format_path(coursedir.autograded_directory, student, assignment))
+    for filename in find_all_files(str(autograded), coursedir.ignore + ["*.ipynb"]):
+        path = out / os.path.relpath(filename, autograded)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(filename, path)
     written = []
     for name in names:
         path = out / name
         path.write_bytes(pages[name])
-        os.chmod(path, mode)
         written.append(path)
+    mode = int(str(GenerateFeedback(coursedir=coursedir, config=cfg, log=_nbgrader_logger()).permissions), 8)
+    for folder, _, files in os.walk(out):
+        for name in files:
+            os.chmod(os.path.join(folder, name), mode)
     return _checked_pages(cfg, out, written, renamed)
 
 

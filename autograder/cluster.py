@@ -55,6 +55,7 @@ from .worker import SCRATCH_PREFIX, hold_lock
 
 CONNECT_TIMEOUT = 10.0  # seconds to reach the scheduler, and for it to have a worker
 AHEAD = 4  # tasks sent ahead per worker thread (bounds what the scheduler holds: not the whole class)
+PAGES_TIMEOUT = 600.0  # seconds the client waits, after grading, for the workers' feedback pages (then: its own)
 IDLE_STOP = 120.0  # seconds without a submission after which a Dask worker stops its warm graders
 # (AUTOGRADER_DASK_IDLE on the worker overrides it)
 
@@ -417,9 +418,10 @@ class DaskPool:
         """{pair: {"basis", "pages"} or {"error"}} of the feedback tasks sent (after the grading: waits for them).
         Never raises: a page the cluster did not write is written by the client."""
         out = {}
+        deadline = time.monotonic() + PAGES_TIMEOUT  # (for them all: they run as their notebooks are graded)
         for pair, fut in self.pages.items():
             try:
-                out[pair] = fut.result(timeout=600)
+                out[pair] = fut.result(timeout=max(0.1, deadline - time.monotonic()))
             except Exception as exc:
                 out[pair] = {"error": _first_line(exc)}
         self.pages = {}

@@ -185,6 +185,8 @@ def mixed(cluster, tmp_path_factory):
     assert run(["nbgrader", "generate_assignment", ASSIGNMENT, "--force"], cwd=root).returncode == 0
     sub = root / "grading" / "submitted"
     make_submission(SOLUTION, notebook(sub, "honest"))
+    (notebook(sub, "honest").parent / "timestamp.txt").write_text("2026-12-01 09:30:00.000000 UTC")
+    (notebook(sub, "honest").parent / "notes.txt").write_text("a file handed in with the notebook\n")
     notebook(sub, "blank").parent.mkdir(parents=True)
     shutil.copy(COURSE / ASSIGNMENT / f"{NAME}.ipynb", notebook(sub, "blank"))  # as released
     notebook(sub, "broken").parent.mkdir(parents=True)
@@ -231,7 +233,7 @@ def test_the_client_records_dask_results_in_nbgrader_with_feedback(mixed):
     assert (pages / "renamed" / ASSIGNMENT / "my copy.html").is_file()  # under the name it was submitted as
 
 
-def test_the_workers_wrote_every_feedback_page_exactly_as_the_client_would(mixed, tmp_path):
+def test_the_workers_wrote_every_feedback_page_exactly_as_the_client_would(mixed):
     """Point 3: the pages come from the workers (each records the submission in its replica of the course,
     then runs nbgrader's GenerateFeedback), and each equals, byte for byte, the page the client writes."""
     from autograder import classroom
@@ -239,15 +241,21 @@ def test_the_workers_wrote_every_feedback_page_exactly_as_the_client_would(mixed
     sub, _, out, summary, _ = mixed
     root = out.parent
     assert summary["feedback_on_workers"] == len(summary["recorded"]) == len(list(sub.iterdir())) - 1
+    def files(folder: Path) -> dict:
+        return {p.name: (p.read_bytes(), p.stat().st_mode) for p in folder.iterdir()}
+
     for pair in summary["recorded"]:
         student = pair.split("/")[0]
         folder = out / "feedback" / student / ASSIGNMENT
-        from_workers = {p.name: p.read_bytes() for p in folder.iterdir()}
-        assert from_workers and all(b"<html" in page for page in from_workers.values())
+        from_workers = files(folder)
+        assert from_workers and all(b"<html" in data for name, (data, _) in from_workers.items()
+                                    if name.endswith(".html"))
         renamed = {NAME: "my copy.ipynb"} if student == "renamed" else None
-        shutil.copytree(folder, tmp_path / student)
         classroom.feedback(root, student, ASSIGNMENT, renamed)  # the client's own pages, in the same place
-        assert {p.name: p.read_bytes() for p in folder.iterdir()} == from_workers, student
+        assert files(folder) == from_workers, student
+    # what GenerateFeedback copies beside the pages: timestamp.txt (nbgrader release_feedback reads it) and
+    # the other files handed in
+    assert {"timestamp.txt", "notes.txt", f"{NAME}.html"} <= set(files(out / "feedback" / "honest" / ASSIGNMENT))
 
 
 def test_a_page_from_a_worker_is_used_only_when_its_basis_is_the_clients_record(mixed):
@@ -451,6 +459,8 @@ def test_an_unreachable_scheduler_is_one_line(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 1.0)
     sub = tmp_path / "submitted"
     make_submission(SOLUTION, notebook(sub, "honest"))
+    (notebook(sub, "honest").parent / "timestamp.txt").write_text("2026-12-01 09:30:00.000000 UTC")
+    (notebook(sub, "honest").parent / "notes.txt").write_text("a file handed in with the notebook\n")
     code = main(["grade-class", str(sub), "--out", str(tmp_path / "out"), "--no-gradebook", "--quiet",
                  "--scheduler", "tcp://127.0.0.1:9"])
     err = capsys.readouterr().err.strip().splitlines()
