@@ -375,19 +375,25 @@ def bench_scale_out(solution: Path, students: int, nbgrader_subset: int = 12) ->
                     raise RuntimeError("the Dask scheduler did not start")
                 time.sleep(0.2)
             address = json.loads(info.read_text())["address"]
-            for n in (1, 2):
-                (tmp / f"w{n}").mkdir()
-                procs.append(_start([str(bin_dir / "dask"), "worker", address, "--nthreads", "1", "--no-dashboard",
-                                     "--name", f"w{n}"], tmp / f"w{n}" / "worker.log", env))
-                deadline = time.monotonic() + 90
+            worker = [str(bin_dir / "dask"), "worker", address, "--nthreads", "1", "--no-dashboard", "--name"]
+
+            def one_more_worker(n: int, name: str, wrapper: list) -> tuple[float, list]:
+                """Start worker number n (argv after `wrapper`), wait for it, grade the class on the cluster."""
+                (tmp / name).mkdir()
+                procs.append(_start([*wrapper, *worker, name], tmp / name / "worker.log", env))
+                deadline = time.monotonic() + 120
                 while _dask_workers(address) < n:
                     if time.monotonic() > deadline:
                         raise RuntimeError("the Dask workers did not start")
                     time.sleep(0.5)
                 seconds, times, proc, _ = _timed_results(grade_class + ["--scheduler", address, "--out",
-                                                                        str(tmp / f"dask{n}")], tmp, env)
+                                                                        str(tmp / f"{name}-out")], tmp, env)
                 if proc.returncode != 0:
                     print(f"  grade-class --scheduler failed: {proc.stderr.strip().splitlines()[-1:]}")
+                return seconds, times
+
+            for n in (1, 2):
+                seconds, times = one_more_worker(n, f"dask{n}", [])
                 rows.append((f"grade-class --scheduler, {n} Dask worker{'s' if n > 1 else ''}", n, seconds, times))
             # with the gradebook step, which runs on the client while the workers grade
             cpu = _children_cpu()
@@ -408,20 +414,8 @@ def bench_scale_out(solution: Path, students: int, nbgrader_subset: int = 12) ->
                 if cage is None:
                     break
                 cages.append(cage)
-                (tmp / f"c{n}").mkdir()
-                procs.append(_start(["sh", "-c", f'echo $$ > "{cage}/cgroup.procs" && exec "$@"', "sh",
-                                     str(bin_dir / "dask"), "worker", address, "--nthreads", "1", "--no-dashboard",
-                                     "--name", f"c{n}"], tmp / f"c{n}" / "worker.log", env))
-                deadline = time.monotonic() + 120
-                while _dask_workers(address) < n:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError("the capped Dask workers did not start")
-                    time.sleep(0.5)
-                seconds, times, proc, _ = _timed_results(grade_class + ["--scheduler", address, "--out",
-                                                                        str(tmp / f"capped{n}")], tmp, env)
-                if proc.returncode != 0:
-                    print(f"  grade-class --scheduler failed: {proc.stderr.strip().splitlines()[-1:]}")
-                capped[n] = (seconds, times)
+                capped[n] = one_more_worker(n, f"capped{n}", ["sh", "-c", f'echo $$ > "{cage}/cgroup.procs" && '
+                                                             f'exec "$@"', "sh"])
         finally:
             for proc in reversed(procs):
                 _stop(proc)
@@ -435,7 +429,7 @@ def bench_scale_out(solution: Path, students: int, nbgrader_subset: int = 12) ->
                     except OSError:
                         time.sleep(0.2)
         same = all((tmp / "local2" / "class-grades.csv").read_text() == (tmp / d / "class-grades.csv").read_text()
-                   for d in ("local1", "dask1", "dask2"))
+                   for d in ("local1", "dask1-out", "dask2-out"))
         # the gradebook step alone: nbgrader's gradebook and the feedback pages of the whole class, results reused
         shutil.rmtree(roots["all"] / "grading" / "results", ignore_errors=True)  # (the Dask run's, recorded)
         shutil.copytree(tmp / "local2" / "results", roots["all"] / "grading" / "results")
